@@ -1,0 +1,96 @@
+//! Decoders: raw records in each OS's vocabulary → [`Battery`] and [`PowerSource`].
+//!
+//! One module per OS, named like the shell that reads its records (`voltaic/src/sys/<os>.rs`). Every
+//! decoder is pure and total: any record, however broken, decodes to batteries, sources, or a
+//! [`Skipped`] entry saying why the device is not shown. None panics or returns NaN.
+
+pub mod linux;
+
+use crate::record::{Os, RawDevice};
+use crate::{Battery, PowerSource};
+
+/// What a set of raw records decodes to.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Decoded {
+    /// Batteries, system and peripheral, in the order the devices were given.
+    pub batteries: Vec<Battery>,
+    /// External power sources.
+    pub power_sources: Vec<PowerSource>,
+    /// Devices that are neither, or not usable, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A device that was read but is not shown, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Skipped {
+    /// The OS's name for the device.
+    pub id: String,
+    /// Why it is not shown (`type is BMS`, `battery not present`).
+    pub reason: String,
+}
+
+impl Skipped {
+    /// A skipped device.
+    #[must_use]
+    pub fn new(id: impl Into<String>, reason: impl Into<String>) -> Self {
+        Skipped {
+            id: id.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Decodes every device, each with its own OS's decoder. Devices of one OS are decoded together, so that
+/// a battery can take context (is a mains adapter online?) from its siblings.
+#[must_use]
+pub fn decode(devices: &[RawDevice]) -> Decoded {
+    let mut out = Decoded::default();
+    for os in Os::ALL {
+        let group: Vec<&RawDevice> = devices.iter().filter(|d| d.os == os).collect();
+        if group.is_empty() {
+            continue;
+        }
+        match os {
+            Os::Linux => linux::decode(&group, &mut out),
+            other => {
+                for d in group {
+                    out.skipped.push(Skipped::new(
+                        d.id.clone(),
+                        format!("no decoder for {} records in this build", other.as_str()),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Trims white space and NULs from an identity string (OEM strings are often padded); empty → `None`.
+#[must_use]
+pub fn clean_text(s: &str) -> Option<String> {
+    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// Decodes one battery's record alone (for refresh), given the previous snapshot for context the OS
+/// does not repeat in a single device's record (Linux: whether AC was online).
+///
+/// # Errors
+/// A [`Skipped`] when the record no longer describes a usable battery.
+pub fn decode_battery(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
+    match device.os {
+        Os::Linux => linux::decode_one(device, previous.external_power),
+        _ => decode(std::slice::from_ref(device))
+            .batteries
+            .into_iter()
+            .find(|b| b.id == previous.id)
+            .ok_or_else(|| {
+                Skipped::new(
+                    device.id.clone(),
+                    "the device no longer reports this battery",
+                )
+            }),
+    }
+}

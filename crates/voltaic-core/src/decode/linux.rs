@@ -1,0 +1,876 @@
+//! Linux `power_supply` class: uevent records (`POWER_SUPPLY_*` keys) → model.
+//!
+//! Units are the kernel ABI's (`Documentation/ABI/testing/sysfs-class-power`): µV, µA, µAh, µWh, µW,
+//! seconds, tenths of °C, percent. The rules follow UPower (`src/linux/up-device-supply-battery.c`,
+//! `src/up-device-battery.c`) except where it is wrong; each departure says why.
+//!
+//! The shell gives one record per entry of `/sys/class/power_supply`: the `uevent` file's keys, plus
+//! `POWER_SUPPLY_<ATTR>` keys it read from attribute files the uevent lacks (charge thresholds are
+//! attributes of the battery added by platform drivers, not uevent properties).
+
+use std::time::Duration;
+
+use super::{Decoded, Skipped, clean_text};
+use crate::battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
+use crate::derived::{self, Field};
+use crate::record::{Os, ParseError, RawDevice, Record, Value, clip};
+use crate::source::{PowerSource, SourceKind};
+
+/// The key prefix of every power-supply property in a uevent.
+pub const PREFIX: &str = "POWER_SUPPLY_";
+
+/// At or above this charge an idle battery on external power counts as full.
+///
+/// Firmware "full" thresholds vary, and a pack resting on AC drifts a few percent below 100 (ThinkPads by
+/// default restart charging only below 96 %). UPower uses 90 % (`UP_FULLY_CHARGED_THRESHOLD`), which calls
+/// a battery held at an 80–90 % limit "full"; 95 % keeps those as "not charging" (held by a limit).
+pub const FULL_THRESHOLD_PERCENT: f64 = 95.0;
+
+/// `TIME_TO_*` values of 65535 minutes in seconds: the Smart Battery "not available" word that
+/// `sbs-battery` passes through unchanged (`drivers/power/supply/sbs-battery.c`; seen as 3932100 s).
+const SBS_TIME_SENTINEL_S: i64 = 65_535 * 60;
+
+/// Name prefixes of kernel drivers that register peripheral batteries. Used only when the record has no
+/// `SCOPE` (kernels before 3.15 had none); those drivers set `SCOPE=Device` since (hid-input.c,
+/// hid-logitech-hidpp.c, hid-sony.c, hid-playstation.c, hid-nintendo.c, wacom_sys.c, hid-steam.c).
+const PERIPHERAL_PREFIXES: [&str; 9] = [
+    "hidpp_battery",
+    "hid-",
+    "sony_controller_battery",
+    "ps-controller-battery",
+    "nintendo_switch_controller_battery",
+    "wacom_battery",
+    "steam_controller_battery",
+    "wiimote_battery",
+    "xpadneo",
+];
+
+/// Reads uevent text (one device, or several concatenated as `cat */uevent` prints them) into records.
+///
+/// Lines are `KEY=VALUE`, split at the first `=` (values keep their spaces: `Not charging`). A new device
+/// starts at each `POWER_SUPPLY_NAME` after the first, or at a `DEVTYPE` line once the current device has
+/// properties. Blank lines and `#` comments are skipped.
+///
+/// # Errors
+/// A [`ParseError`] naming the first line that is not `KEY=VALUE`.
+pub fn parse_uevent_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
+    let mut devices: Vec<Record> = Vec::new();
+    let mut current = Record::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(ParseError::new(
+                i + 1,
+                format!("expected a uevent `KEY=VALUE` line, found `{}`", clip(line)),
+            ));
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ParseError::new(
+                i + 1,
+                format!("`{}` is not a uevent key", clip(key)),
+            ));
+        }
+        let starts_new = match key {
+            "POWER_SUPPLY_NAME" => current.contains("POWER_SUPPLY_NAME"),
+            "DEVTYPE" => current.iter().any(|(k, _)| k.starts_with(PREFIX)),
+            _ => false,
+        };
+        if starts_new {
+            devices.push(std::mem::take(&mut current));
+        }
+        current.push(key, Value::Str(value.to_owned()));
+    }
+    if !current.is_empty() {
+        devices.push(current);
+    }
+    Ok(devices
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let id = r
+                .text("POWER_SUPPLY_NAME")
+                .and_then(|s| clean_text(&s))
+                .unwrap_or_else(|| format!("device{i}"));
+            RawDevice::new(Os::Linux, id, r)
+        })
+        .collect())
+}
+
+/// Decodes the Linux devices of one machine (sources first, so batteries know whether AC is online).
+pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
+    let mut batteries = Vec::new();
+    let mut sources = Vec::new();
+    for device in devices {
+        let props = Props {
+            record: &device.record,
+        };
+        match classify(&device.id, props) {
+            Class::Battery => batteries.push((device, props)),
+            Class::Source(kind) => match decode_source(&device.id, kind, props) {
+                Ok(s) => sources.push(s),
+                Err(skip) => out.skipped.push(skip),
+            },
+            Class::Skip(reason) => out.skipped.push(Skipped::new(device.id.clone(), reason)),
+        }
+    }
+    let external_power = external_power(&sources);
+    for (device, props) in batteries {
+        match decode_battery(&device.id, props, external_power) {
+            Ok(b) => out.batteries.push(b),
+            Err(skip) => out.skipped.push(skip),
+        }
+    }
+    out.power_sources.extend(sources);
+}
+
+/// Whether the machine is on external power: any system Mains / USB / wireless source online (UPower
+/// `up-device-supply.c`). `None` when the machine exposes no such source at all.
+#[must_use]
+pub fn external_power(sources: &[PowerSource]) -> Option<bool> {
+    let mut seen = false;
+    for s in sources.iter().filter(|s| s.kind != SourceKind::Ups) {
+        match s.online {
+            Some(true) => return Some(true),
+            Some(false) => seen = true,
+            None => {}
+        }
+    }
+    seen.then_some(false)
+}
+
+/// Decodes one battery record alone, with what is known about external power (used by refresh).
+///
+/// # Errors
+/// A [`Skipped`] when the record is not a usable battery (not present, not a battery).
+pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Battery, Skipped> {
+    let props = Props {
+        record: &device.record,
+    };
+    match classify(&device.id, props) {
+        Class::Battery => decode_battery(&device.id, props, external_power),
+        Class::Source(_) => Err(Skipped::new(
+            device.id.clone(),
+            "a power source, not a battery",
+        )),
+        Class::Skip(reason) => Err(Skipped::new(device.id.clone(), reason)),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Props<'a> {
+    record: &'a Record,
+}
+
+impl Props<'_> {
+    fn raw(self, name: &str) -> Option<String> {
+        let key = format!("{PREFIX}{name}");
+        self.record.text(&key).map(|s| s.trim().to_owned())
+    }
+
+    fn int(self, name: &str) -> Option<i64> {
+        self.raw(name)?.parse().ok()
+    }
+
+    /// A value in µ-units as the base unit (µV → V, µWh → Wh …).
+    fn micro(self, name: &str) -> Option<f64> {
+        self.int(name).and_then(|v| derived::finite(v as f64 / 1e6))
+    }
+
+    /// A µ-unit value that must be positive to mean anything (capacities, voltages).
+    fn micro_pos(self, name: &str) -> Option<f64> {
+        self.micro(name).filter(|v| *v > 0.0)
+    }
+
+    fn has(self, name: &str) -> bool {
+        self.record.contains(&format!("{PREFIX}{name}"))
+    }
+}
+
+enum Class {
+    Battery,
+    Source(SourceKind),
+    Skip(String),
+}
+
+fn classify(id: &str, p: Props<'_>) -> Class {
+    let Some(ty) = p.raw("TYPE") else {
+        // Kernels before 4.x left TYPE out of the uevent (the AC and hidpp captures): infer it.
+        let battery_like = [
+            "STATUS",
+            "CAPACITY",
+            "CAPACITY_LEVEL",
+            "ENERGY_NOW",
+            "CHARGE_NOW",
+            "ENERGY_FULL",
+            "CHARGE_FULL",
+        ]
+        .iter()
+        .any(|k| p.has(k));
+        return if battery_like {
+            Class::Battery
+        } else if p.has("ONLINE") {
+            Class::Source(SourceKind::Mains)
+        } else if p.has("PRESENT") {
+            Class::Battery
+        } else {
+            Class::Skip("no TYPE and no battery or supply properties".into())
+        };
+    };
+    match ty.as_str() {
+        "Battery" => Class::Battery,
+        "Mains" => Class::Source(SourceKind::Mains),
+        "UPS" => Class::Source(SourceKind::Ups),
+        "Wireless" => Class::Source(SourceKind::Wireless),
+        // The USB family: modern drivers say `USB` + `usb_type`; older ones put the port type in `type`.
+        t if t == "USB" || t.starts_with("USB_") || t == "BrickID" => {
+            Class::Source(SourceKind::Usb)
+        }
+        other => Class::Skip(format!(
+            "type `{}` is neither a battery nor a power source (id {id})",
+            clip(other)
+        )),
+    }
+}
+
+fn is_peripheral(id: &str, p: Props<'_>) -> bool {
+    match p.raw("SCOPE").as_deref() {
+        Some("Device") => true,
+        Some(_) => false,
+        // No scope: System, as UPower and the kernel assume, unless a peripheral driver named it.
+        None => PERIPHERAL_PREFIXES
+            .iter()
+            .any(|prefix| id.starts_with(prefix)),
+    }
+}
+
+fn decode_source(id: &str, kind: SourceKind, p: Props<'_>) -> Result<PowerSource, Skipped> {
+    if p.raw("SCOPE").as_deref() == Some("Device") {
+        return Err(Skipped::new(
+            id,
+            "supply powers a peripheral, not this machine",
+        ));
+    }
+    let mut s = PowerSource::new(id, kind);
+    s.online = p.int("ONLINE").map(|v| v != 0);
+    s.usb_type = p
+        .raw("USB_TYPE")
+        .and_then(|t| bracketed(&t))
+        .filter(|t| t != "Unknown");
+    s.voltage_v = p.micro("VOLTAGE_NOW").filter(|v| *v >= 0.0);
+    s.current_a = p.micro("CURRENT_NOW").map(f64::abs);
+    s.voltage_max_v = p.micro_pos("VOLTAGE_MAX");
+    s.current_max_a = p.micro_pos("CURRENT_MAX");
+    s.power_max_w = p.micro_pos("INPUT_POWER_LIMIT");
+    s.power_w = p.micro("POWER_NOW").map(f64::abs);
+    if s.power_w.is_none()
+        && s.online == Some(true)
+        && let (Some(v), Some(i)) = (s.voltage_v, s.current_a)
+    {
+        // UCSI reports the negotiated PD contract as voltage_now × current_now (ucsi_psy.c).
+        s.power_w = derived::finite(v * i);
+        s.derived.insert(Field::Power);
+    }
+    s.name = p.raw("MODEL_NAME").and_then(|t| clean_text(&t));
+    s.vendor = p.raw("MANUFACTURER").and_then(|t| clean_text(&t));
+    s.serial = p.raw("SERIAL_NUMBER").and_then(|t| clean_text(&t));
+    Ok(s)
+}
+
+/// The active entry of a sysfs choice list (`C [PD] PD_PPS` → `PD`); a single word is itself.
+fn bracketed(list: &str) -> Option<String> {
+    if let Some(start) = list.find('[') {
+        let rest = &list[start + 1..];
+        return rest.find(']').map(|end| rest[..end].trim().to_owned());
+    }
+    let single = list.trim();
+    (!single.is_empty() && !single.contains(' ')).then(|| single.to_owned())
+}
+
+#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
+fn decode_battery(
+    id: &str,
+    p: Props<'_>,
+    external_power: Option<bool>,
+) -> Result<Battery, Skipped> {
+    if p.int("PRESENT") == Some(0) {
+        return Err(Skipped::new(id, "battery not present (empty bay)"));
+    }
+    let kind = if is_peripheral(id, p) {
+        Kind::Peripheral
+    } else {
+        Kind::System
+    };
+    let mut b = Battery::new(id, kind);
+    b.external_power = external_power;
+
+    // Voltages. The design voltage converts charge to energy: `voltage_min_design` first (the ACPI driver
+    // stores the _BIF/_BIX design voltage there, drivers/acpi/battery.c), then `voltage_max_design`, then
+    // the present voltage. UPower's last resort, a made-up 10 V, is not used: without a voltage we do not
+    // invent energies.
+    b.voltage_v = p
+        .micro_pos("VOLTAGE_NOW")
+        .or_else(|| p.micro_pos("VOLTAGE_AVG"));
+    let design_v = p
+        .micro_pos("VOLTAGE_MIN_DESIGN")
+        .or_else(|| p.micro_pos("VOLTAGE_MAX_DESIGN"))
+        .or(b.voltage_v);
+
+    // Charges (µAh), kept for ratios and times that need no voltage at all. A charge far above the
+    // last-full charge is a gauge bug, not a fuller battery (Asahi macsmc-battery reported charge_now
+    // 2–12× charge_full: AsahiLinux/linux#522); up to 10 % over is normal gauge slack.
+    let charge_full = p.micro_pos("CHARGE_FULL");
+    let charge_full_design = p.micro_pos("CHARGE_FULL_DESIGN");
+    let charge_now = p
+        .micro("CHARGE_NOW")
+        .or_else(|| p.micro("CHARGE_AVG"))
+        .filter(|c| *c >= 0.0 && charge_full.is_none_or(|full| *c <= full * 1.1));
+
+    // Capacities: energy_* (µWh) when the gauge reports energy, else charge × design voltage.
+    b.energy_full_wh = p.micro_pos("ENERGY_FULL");
+    if b.energy_full_wh.is_none() {
+        b.energy_full_wh = charge_full.zip(design_v).map(|(c, v)| c * v);
+        b.derived
+            .insert_if(Field::EnergyFull, b.energy_full_wh.is_some());
+    }
+    b.energy_full_design_wh = p.micro_pos("ENERGY_FULL_DESIGN");
+    if b.energy_full_design_wh.is_none() {
+        b.energy_full_design_wh = charge_full_design.zip(design_v).map(|(c, v)| c * v);
+        b.derived
+            .insert_if(Field::EnergyFullDesign, b.energy_full_design_wh.is_some());
+    }
+    let capacity = p
+        .int("CAPACITY")
+        .and_then(|c| derived::sane_percentage(c as f64));
+    // Energy now: energy_now, energy_avg (PowerPC pmu_battery gives only *_avg), the charge family,
+    // and last (as UPower) capacity % × full.
+    b.energy_wh = p
+        .micro("ENERGY_NOW")
+        .or_else(|| p.micro("ENERGY_AVG"))
+        .filter(|e| *e >= 0.0 && b.energy_full_wh.is_none_or(|full| *e <= full * 1.1));
+    if b.energy_wh.is_none() {
+        b.energy_wh = charge_now.zip(design_v).map(|(c, v)| c * v);
+        if b.energy_wh.is_none() {
+            b.energy_wh = capacity
+                .zip(b.energy_full_wh)
+                .map(|(pct, full)| pct / 100.0 * full);
+        }
+        b.derived.insert_if(Field::Energy, b.energy_wh.is_some());
+    }
+
+    // Percentage: the kernel's `capacity` (the gauge's own state of charge) when sane, else energy ÷
+    // full, else charge ÷ full (a ratio needs no voltage).
+    b.percentage = capacity;
+    if b.percentage.is_none() {
+        b.percentage = match (b.energy_wh, b.energy_full_wh) {
+            (Some(now), Some(full)) => derived::percentage_from(now, full),
+            _ => charge_now
+                .zip(charge_full)
+                .and_then(|(now, full)| derived::percentage_from(now, full)),
+        };
+        b.derived
+            .insert_if(Field::Percentage, b.percentage.is_some());
+    }
+    b.health_percent = match (b.energy_full_wh, b.energy_full_design_wh) {
+        (Some(full), Some(design)) => derived::health(full, design),
+        _ => charge_full
+            .zip(charge_full_design)
+            .and_then(|(full, design)| derived::health(full, design)),
+    };
+    b.level = p.raw("CAPACITY_LEVEL").and_then(|l| parse_level(&l));
+
+    // Rate. Its sign is never trusted: the ACPI driver reports magnitudes, sbs-battery and axp20x are
+    // negative on discharge, some phone gauges the other way round (platforms.md 1.6). Direction comes
+    // from the state.
+    let current = p
+        .micro("CURRENT_NOW")
+        .or_else(|| p.micro("CURRENT_AVG"))
+        .map(f64::abs);
+    b.current_a = current.filter(|a| a.is_finite() && *a < 100.0);
+    let reported_power = p.micro("POWER_NOW").or_else(|| p.micro("POWER_AVG"));
+    b.power_w = if let Some(w) = reported_power {
+        derived::rate(w)
+    } else {
+        let w = b
+            .current_a
+            .zip(b.voltage_v.or(design_v))
+            .and_then(|(a, v)| derived::rate(a * v));
+        if w.is_some() {
+            b.derived.insert(Field::Power);
+        }
+        w
+    };
+    if b.current_a.is_none()
+        && let (Some(w), Some(v)) = (b.power_w, b.voltage_v)
+    {
+        b.current_a = derived::finite(w / v);
+        b.derived.insert(Field::Current);
+    }
+
+    // State.
+    let status = p.raw("STATUS");
+    b.state_raw.clone_from(&status);
+    b.charge_start_threshold = threshold(
+        p,
+        &["CHARGE_CONTROL_START_THRESHOLD", "CHARGE_START_THRESHOLD"],
+    );
+    b.charge_end_threshold = threshold(
+        p,
+        &["CHARGE_CONTROL_END_THRESHOLD", "CHARGE_STOP_THRESHOLD"],
+    );
+    b.charge_behaviour = p.raw("CHARGE_BEHAVIOUR").and_then(|t| parse_behaviour(&t));
+    b.state = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("charging") => State::Charging,
+        Some("discharging") => State::Discharging,
+        Some("full") => State::Full,
+        // "Not charging" in any capitalisation (older drivers wrote "Not Charging").
+        Some("not charging") => State::NotCharging,
+        Some("empty") => State::Empty,
+        _ => State::Unknown,
+    };
+    if b.state == State::Unknown {
+        infer_unknown_state(&mut b);
+    }
+    if b.state == State::NotCharging && b.state_reason.is_none() {
+        b.state_reason = not_charging_reason(&b);
+    }
+
+    // Times: the gauge's own estimate (seconds) when it gives a valid one, else computed. With a charge
+    // gauge and a measured current the estimate is charge ÷ current, exactly as the gauge counts (no
+    // voltage needed); otherwise energy ÷ power.
+    let charge_rate = if p.has("POWER_NOW") || b.derived.contains(Field::Current) {
+        None
+    } else {
+        b.current_a.filter(|a| *a > 0.0)
+    };
+    match b.state {
+        State::Discharging => {
+            b.time_to_empty = kernel_time(
+                p,
+                &["TIME_TO_EMPTY_NOW", "TIME_TO_EMPTY_AVG"],
+                derived::MAX_TIME_TO_EMPTY,
+            );
+            if b.time_to_empty.is_none() {
+                b.time_to_empty = match (charge_now, charge_rate) {
+                    (Some(now), Some(amps)) => derived::time_to_empty(now, amps),
+                    _ => b
+                        .energy_wh
+                        .zip(b.power_w)
+                        .and_then(|(e, w)| derived::time_to_empty(e, w)),
+                };
+                b.derived
+                    .insert_if(Field::TimeToEmpty, b.time_to_empty.is_some());
+            }
+        }
+        State::Charging => {
+            b.time_to_full = kernel_time(
+                p,
+                &["TIME_TO_FULL_NOW", "TIME_TO_FULL_AVG"],
+                derived::MAX_TIME_TO_FULL,
+            );
+            if b.time_to_full.is_none() {
+                b.time_to_full = match (charge_now, charge_full, charge_rate) {
+                    (Some(now), Some(full), Some(amps)) => derived::time_to_full(now, full, amps),
+                    _ => match (b.energy_wh, b.energy_full_wh, b.power_w) {
+                        (Some(e), Some(full), Some(w)) => derived::time_to_full(e, full, w),
+                        _ => None,
+                    },
+                };
+                b.derived
+                    .insert_if(Field::TimeToFull, b.time_to_full.is_some());
+            }
+        }
+        _ => {}
+    }
+
+    // Identity and condition.
+    b.cycle_count = p
+        .int("CYCLE_COUNT")
+        .filter(|c| *c > 0)
+        .and_then(|c| u32::try_from(c).ok());
+    b.temperature_c = p
+        .int("TEMP")
+        .map(|t| t as f64 / 10.0)
+        .filter(|t| (-50.0..=150.0).contains(t));
+    b.vendor = p.raw("MANUFACTURER").and_then(|t| clean_text(&t));
+    b.model = p.raw("MODEL_NAME").and_then(|t| clean_text(&t));
+    b.serial = p.raw("SERIAL_NUMBER").and_then(|t| clean_text(&t));
+    b.technology = p
+        .raw("TECHNOLOGY")
+        .map_or(Technology::Unknown, |t| Technology::parse(&t));
+    b.manufacture_date = Date::new(
+        p.int("MANUFACTURE_YEAR").unwrap_or(0),
+        p.int("MANUFACTURE_MONTH").unwrap_or(0),
+        p.int("MANUFACTURE_DAY").unwrap_or(0),
+    );
+    Ok(b)
+}
+
+/// An `Unknown` kernel status made specific where the facts allow (and marked as derived):
+/// on external power a battery that is not moving is full (≥ [`FULL_THRESHOLD_PERCENT`]) or held;
+/// off external power a battery delivering current is discharging.
+fn infer_unknown_state(b: &mut Battery) {
+    let moving = b.power_w.is_some_and(|w| w >= 0.5);
+    match (b.external_power, b.percentage) {
+        (Some(true), Some(pct)) if !moving => {
+            if pct >= FULL_THRESHOLD_PERCENT {
+                b.state = State::Full;
+                b.state_reason = Some("status Unknown on external power at a full charge".into());
+            } else {
+                b.state = State::NotCharging;
+                b.state_reason = Some(not_charging_reason(b).unwrap_or_else(|| {
+                    "status Unknown on external power with no current: charging is paused".into()
+                }));
+            }
+            b.derived.insert(Field::State);
+        }
+        (Some(false), _) if moving => {
+            b.state = State::Discharging;
+            b.state_reason = Some("status Unknown while no external power is online".into());
+            b.derived.insert(Field::State);
+        }
+        _ => {}
+    }
+}
+
+fn not_charging_reason(b: &Battery) -> Option<String> {
+    if b.charge_behaviour == Some(ChargeBehaviour::InhibitCharge) {
+        return Some("charging inhibited (charge_behaviour)".into());
+    }
+    if b.charge_behaviour == Some(ChargeBehaviour::ForceDischarge) {
+        return Some("forced discharge (charge_behaviour)".into());
+    }
+    let pct = b.percentage?;
+    if let Some(end) = b.charge_end_threshold
+        && end < 100
+        && pct + 3.0 >= f64::from(end)
+    {
+        return Some(format!("held by the charge limit ({end} %)"));
+    }
+    if let Some(start) = b.charge_start_threshold
+        && pct >= f64::from(start)
+    {
+        return Some(format!("above the charge start threshold ({start} %)"));
+    }
+    None
+}
+
+/// A kernel time estimate in seconds, unless it is 0, the SBS sentinel, or beyond `cap`.
+fn kernel_time(p: Props<'_>, names: &[&str], cap: Duration) -> Option<Duration> {
+    names.iter().find_map(|name| {
+        let s = p.int(name)?;
+        if s <= 0 || s == SBS_TIME_SENTINEL_S {
+            return None;
+        }
+        Some(Duration::from_secs(s as u64)).filter(|d| *d <= cap)
+    })
+}
+
+fn threshold(p: Props<'_>, names: &[&str]) -> Option<u8> {
+    names
+        .iter()
+        .find_map(|n| p.int(n))
+        .filter(|v| (0..=100).contains(v))
+        .map(|v| v as u8)
+}
+
+fn parse_level(text: &str) -> Option<Level> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "critical" => Some(Level::Critical),
+        "low" => Some(Level::Low),
+        "normal" => Some(Level::Normal),
+        "high" => Some(Level::High),
+        "full" => Some(Level::Full),
+        _ => None,
+    }
+}
+
+fn parse_behaviour(text: &str) -> Option<ChargeBehaviour> {
+    match bracketed(text)?.as_str() {
+        "auto" => Some(ChargeBehaviour::Auto),
+        "inhibit-charge" | "inhibit-charge-awake" => Some(ChargeBehaviour::InhibitCharge),
+        "force-discharge" => Some(ChargeBehaviour::ForceDischarge),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_text(text: &str) -> Decoded {
+        let devices = parse_uevent_text(text).unwrap_or_default();
+        crate::decode::decode(&devices)
+    }
+
+    fn one(text: &str) -> Battery {
+        let d = decode_text(text);
+        assert_eq!(d.batteries.len(), 1, "{d:?}");
+        d.batteries[0].clone()
+    }
+
+    const ACPI_CHARGE: &str = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\n\
+        POWER_SUPPLY_VOLTAGE_MIN_DESIGN=11400000\nPOWER_SUPPLY_VOLTAGE_NOW=12000000\n\
+        POWER_SUPPLY_CHARGE_FULL_DESIGN=4000000\nPOWER_SUPPLY_CHARGE_FULL=3000000\n\
+        POWER_SUPPLY_CHARGE_NOW=1500000\n";
+
+    #[test]
+    fn uevent_split_at_first_equals_and_between_devices() {
+        let devs = parse_uevent_text("DEVTYPE=power_supply\nPOWER_SUPPLY_NAME=AC\nPOWER_SUPPLY_ONLINE=1\nDEVTYPE=power_supply\nPOWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_STATUS=Not charging\nPOWER_SUPPLY_MODEL_NAME=a=b\n").unwrap_or_default();
+        assert_eq!(devs.len(), 2);
+        assert_eq!(devs[1].id, "BAT0");
+        assert_eq!(
+            devs[1].record.text("POWER_SUPPLY_STATUS").as_deref(),
+            Some("Not charging")
+        );
+        assert_eq!(
+            devs[1].record.text("POWER_SUPPLY_MODEL_NAME").as_deref(),
+            Some("a=b")
+        );
+        let err = parse_uevent_text("POWER_SUPPLY_NAME=X\n$ cat foo\n").err();
+        assert_eq!(err.map(|e| e.line), Some(2));
+    }
+
+    #[test]
+    fn charge_converts_with_design_voltage_min_first() {
+        let b = one(ACPI_CHARGE);
+        assert_eq!(b.energy_full_wh, Some(3.0 * 11.4));
+        assert_eq!(b.energy_wh, Some(1.5 * 11.4));
+        assert!(b.derived.contains(Field::Energy) && b.derived.contains(Field::EnergyFull));
+        assert_eq!(b.percentage, Some(50.0));
+        assert!(b.derived.contains(Field::Percentage));
+        assert_eq!(b.health_percent.map(f64::round), Some(75.0));
+    }
+
+    #[test]
+    fn energy_avg_fallback_for_pmu_battery() {
+        let b = one(
+            "POWER_SUPPLY_NAME=PMU_battery_0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_ENERGY_AVG=20000000\nPOWER_SUPPLY_ENERGY_FULL=40000000\n",
+        );
+        assert_eq!(b.energy_wh, Some(20.0));
+        assert_eq!(b.percentage, Some(50.0));
+    }
+
+    #[test]
+    fn no_voltage_means_no_invented_energy() {
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CHARGE_NOW=1000000\nPOWER_SUPPLY_CHARGE_FULL=2000000\nPOWER_SUPPLY_CAPACITY=50\n",
+        );
+        assert_eq!(b.energy_wh, None);
+        assert_eq!(b.energy_full_wh, None);
+        assert_eq!(b.percentage, Some(50.0));
+    }
+
+    #[test]
+    fn capacity_percent_times_full_is_the_last_resort() {
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_ENERGY_FULL=40000000\nPOWER_SUPPLY_CAPACITY=25\n",
+        );
+        assert_eq!(b.energy_wh, Some(10.0));
+        assert!(b.derived.contains(Field::Energy));
+        assert!(!b.derived.contains(Field::Percentage));
+    }
+
+    #[test]
+    fn charge_far_above_full_is_a_gauge_bug() {
+        // AsahiLinux/linux#522 row 2: STATUS=Full, CAPACITY=100, charge_now 6.55 × charge_full.
+        let b = one(
+            "POWER_SUPPLY_NAME=macsmc-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Full\nPOWER_SUPPLY_CAPACITY=100\nPOWER_SUPPLY_VOLTAGE_NOW=13000000\nPOWER_SUPPLY_CHARGE_NOW=24078000\nPOWER_SUPPLY_CHARGE_FULL=3678000\n",
+        );
+        assert_eq!(b.percentage, Some(100.0));
+        assert_eq!(b.energy_wh, b.energy_full_wh);
+    }
+
+    #[test]
+    fn capacity_is_preferred_and_insane_capacity_falls_back() {
+        let b = one(&format!("{ACPI_CHARGE}POWER_SUPPLY_CAPACITY=49\n"));
+        assert_eq!(b.percentage, Some(49.0));
+        let b = one(&format!("{ACPI_CHARGE}POWER_SUPPLY_CAPACITY=255\n"));
+        assert_eq!(b.percentage, Some(50.0));
+    }
+
+    #[test]
+    fn level_only_devices_get_a_level_not_a_percentage() {
+        let b = one(
+            "POWER_SUPPLY_NAME=hidpp_battery_5\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_SCOPE=Device\nPOWER_SUPPLY_CAPACITY_LEVEL=Normal\n",
+        );
+        assert_eq!(b.percentage, None);
+        assert_eq!(b.level, Some(Level::Normal));
+        assert_eq!(b.kind, Kind::Peripheral);
+    }
+
+    #[test]
+    fn rate_from_power_now_magnitude_and_absurd_values_dropped() {
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_POWER_NOW=-140000000\nPOWER_SUPPLY_ENERGY_NOW=50000000\nPOWER_SUPPLY_ENERGY_FULL=90000000\n",
+        );
+        assert_eq!(
+            b.power_w,
+            Some(140.0),
+            "140 W laptops are real (UPower's 100 W cap is wrong)"
+        );
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_POWER_NOW=65535000000\n",
+        );
+        assert_eq!(b.power_w, None);
+    }
+
+    #[test]
+    fn rate_from_current_times_voltage_ignores_sign() {
+        let b = one(&format!(
+            "{ACPI_CHARGE}POWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_CURRENT_NOW=-1000000\n"
+        ));
+        assert_eq!(b.power_w, Some(12.0));
+        assert_eq!(b.current_a, Some(1.0));
+        assert_eq!(b.state, State::Discharging);
+        // Time = charge ÷ current = 1.5 h, as the gauge counts it.
+        assert_eq!(b.time_to_empty, Some(Duration::from_secs(5400)));
+        assert!(b.derived.contains(Field::TimeToEmpty));
+    }
+
+    #[test]
+    fn not_charging_any_case_and_reason_from_threshold() {
+        let b = one(&format!(
+            "{ACPI_CHARGE}POWER_SUPPLY_STATUS=Not Charging\nPOWER_SUPPLY_CHARGE_CONTROL_END_THRESHOLD=50\n"
+        ));
+        assert_eq!(b.state, State::NotCharging);
+        assert_eq!(
+            b.state_reason.as_deref(),
+            Some("held by the charge limit (50 %)")
+        );
+    }
+
+    #[test]
+    fn unknown_on_ac_becomes_full_or_not_charging_by_level() {
+        let ac = "POWER_SUPPLY_NAME=AC\nPOWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=1\n";
+        let d = decode_text(&format!(
+            "{ac}POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Unknown\nPOWER_SUPPLY_CAPACITY=32\nPOWER_SUPPLY_POWER_NOW=0\n"
+        ));
+        assert_eq!(d.batteries[0].state, State::NotCharging);
+        assert!(d.batteries[0].derived.contains(Field::State));
+        let d = decode_text(&format!(
+            "{ac}POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Unknown\nPOWER_SUPPLY_CAPACITY=98\n"
+        ));
+        assert_eq!(d.batteries[0].state, State::Full);
+        // Without knowledge of AC the state stays Unknown: nothing is made up.
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Unknown\nPOWER_SUPPLY_CAPACITY=98\n",
+        );
+        assert_eq!(b.state, State::Unknown);
+    }
+
+    #[test]
+    fn unknown_off_ac_with_current_is_discharging() {
+        let d = decode_text(
+            "POWER_SUPPLY_NAME=AC\nPOWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=0\nPOWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Unknown\nPOWER_SUPPLY_POWER_NOW=8000000\n",
+        );
+        assert_eq!(d.batteries[0].state, State::Discharging);
+    }
+
+    #[test]
+    fn kernel_times_in_seconds_and_sbs_sentinel() {
+        let b = one(
+            "POWER_SUPPLY_NAME=sbs\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_TIME_TO_EMPTY_NOW=48300\n",
+        );
+        assert_eq!(b.time_to_empty, Some(Duration::from_secs(48300)));
+        assert!(!b.derived.contains(Field::TimeToEmpty));
+        let b = one(
+            "POWER_SUPPLY_NAME=sbs\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Charging\nPOWER_SUPPLY_TIME_TO_FULL_AVG=3932100\n",
+        );
+        assert_eq!(b.time_to_full, None);
+    }
+
+    #[test]
+    fn no_time_estimates_while_full_or_held() {
+        let b = one(&format!(
+            "{ACPI_CHARGE}POWER_SUPPLY_STATUS=Full\nPOWER_SUPPLY_CURRENT_NOW=1000\n"
+        ));
+        assert_eq!((b.time_to_empty, b.time_to_full), (None, None));
+    }
+
+    #[test]
+    fn cycle_zero_temp_tenths_and_identity_cleanup() {
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CYCLE_COUNT=0\nPOWER_SUPPLY_TEMP=272\nPOWER_SUPPLY_SERIAL_NUMBER=  973\nPOWER_SUPPLY_MODEL_NAME=\nPOWER_SUPPLY_MANUFACTURER=SMP\u{0}\u{0}\nPOWER_SUPPLY_TECHNOLOGY=Li-poly\nPOWER_SUPPLY_MANUFACTURE_YEAR=2019\nPOWER_SUPPLY_MANUFACTURE_MONTH=7\nPOWER_SUPPLY_MANUFACTURE_DAY=29\n",
+        );
+        assert_eq!(b.cycle_count, None);
+        assert_eq!(b.temperature_c, Some(27.2));
+        assert_eq!(b.serial.as_deref(), Some("973"));
+        assert_eq!(b.model, None);
+        assert_eq!(b.vendor.as_deref(), Some("SMP"));
+        assert_eq!(b.technology, Technology::LithiumPolymer);
+        assert_eq!(
+            b.manufacture_date.map(|d| d.to_string()).as_deref(),
+            Some("2019-07-29")
+        );
+    }
+
+    #[test]
+    fn health_is_not_clamped_and_needs_design() {
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_ENERGY_FULL=94860000\nPOWER_SUPPLY_ENERGY_FULL_DESIGN=93960000\n",
+        );
+        assert!(b.health_percent.is_some_and(|h| h > 100.0));
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_ENERGY_FULL=94860000\nPOWER_SUPPLY_ENERGY_FULL_DESIGN=0\n",
+        );
+        assert_eq!(b.health_percent, None);
+    }
+
+    #[test]
+    fn types_and_scope_classify_devices() {
+        let d = decode_text(
+            "POWER_SUPPLY_NAME=bms\nPOWER_SUPPLY_TYPE=BMS\nPOWER_SUPPLY_NAME=ucsi\nPOWER_SUPPLY_TYPE=USB\nPOWER_SUPPLY_ONLINE=1\nPOWER_SUPPLY_USB_TYPE=C [PD] PD_PPS\nPOWER_SUPPLY_VOLTAGE_NOW=5000000\nPOWER_SUPPLY_CURRENT_NOW=3000000\nPOWER_SUPPLY_NAME=wl\nPOWER_SUPPLY_TYPE=Wireless\nPOWER_SUPPLY_NAME=BAT1\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_PRESENT=0\nPOWER_SUPPLY_NAME=usb-dev\nPOWER_SUPPLY_TYPE=USB\nPOWER_SUPPLY_SCOPE=Device\n",
+        );
+        assert_eq!(d.batteries.len(), 0);
+        assert_eq!(d.power_sources.len(), 2);
+        let usb = &d.power_sources[0];
+        assert_eq!(usb.kind, SourceKind::Usb);
+        assert_eq!(usb.usb_type.as_deref(), Some("PD"));
+        assert_eq!(usb.power_w, Some(15.0));
+        assert_eq!(d.skipped.len(), 3);
+        assert!(
+            d.skipped
+                .iter()
+                .any(|s| s.id == "bms" && s.reason.contains("BMS"))
+        );
+        assert!(
+            d.skipped
+                .iter()
+                .any(|s| s.id == "BAT1" && s.reason.contains("not present"))
+        );
+        assert!(
+            d.skipped
+                .iter()
+                .any(|s| s.id == "usb-dev" && s.reason.contains("peripheral"))
+        );
+    }
+
+    #[test]
+    fn charge_behaviour_and_thresholds() {
+        let b = one(&format!(
+            "{ACPI_CHARGE}POWER_SUPPLY_CHARGE_BEHAVIOUR=auto [inhibit-charge] force-discharge\nPOWER_SUPPLY_CHARGE_CONTROL_START_THRESHOLD=75\nPOWER_SUPPLY_CHARGE_CONTROL_END_THRESHOLD=180\nPOWER_SUPPLY_STATUS=Not charging\n"
+        ));
+        assert_eq!(b.charge_behaviour, Some(ChargeBehaviour::InhibitCharge));
+        assert_eq!(b.charge_start_threshold, Some(75));
+        assert_eq!(b.charge_end_threshold, None);
+        assert_eq!(
+            b.state_reason.as_deref(),
+            Some("charging inhibited (charge_behaviour)")
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics_or_yields_nan() {
+        let b = one(
+            "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_ENERGY_NOW=abc\nPOWER_SUPPLY_ENERGY_FULL=-5\nPOWER_SUPPLY_VOLTAGE_NOW=99999999999999999999\nPOWER_SUPPLY_CAPACITY=NaN\nPOWER_SUPPLY_POWER_NOW=9223372036854775807\nPOWER_SUPPLY_TEMP=-9223372036854775808\n",
+        );
+        assert_eq!(b.percentage, None);
+        assert_eq!(b.energy_full_wh, None);
+        assert_eq!(b.power_w, None);
+        assert_eq!(b.temperature_c, None);
+    }
+}

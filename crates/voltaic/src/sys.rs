@@ -1,0 +1,35 @@
+//! The OS shells. This file is the only place that names target systems.
+//!
+//! # The shell contract
+//!
+//! Each `sys/<os>.rs` module exposes the same three items, and does nothing but enumerate and read:
+//!
+//! - `SUPPORTED: bool`: whether this build can read batteries at all;
+//! - `read_all() -> Result<Reading>`: one [`RawDevice`] per battery or power source the OS lists, in the
+//!   OS's own vocabulary, plus the devices that were listed but could not be read. One device failing
+//!   never aborts the listing;
+//! - `read_one(id) -> Result<Option<RawDevice>>`: re-read the device `read_all` named `id` (for
+//!   `Manager::refresh`); `Ok(None)` when it has gone.
+//!
+//! No unit conversion, sentinel handling or decision about battery meaning happens here: that is
+//! `voltaic_core::decode::<os>`, which is tested on every OS from recordings.
+
+use voltaic_core::decode::Skipped;
+use voltaic_core::record::RawDevice;
+
+/// What a shell read: device records, and devices it listed but could not read (with the reason).
+#[derive(Debug, Default)]
+pub(crate) struct Reading {
+    pub devices: Vec<RawDevice>,
+    pub unreadable: Vec<Skipped>,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "sys/linux.rs"]
+mod imp;
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[path = "sys/unsupported.rs"]
+mod imp;
+
+pub(crate) use imp::{SUPPORTED, read_all, read_one};

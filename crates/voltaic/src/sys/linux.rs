@@ -1,0 +1,46 @@
+//! Linux (and Android) shell: the `power_supply` class in sysfs.
+//!
+//! Enumerates `/sys/class/power_supply` and reads each device with [`crate::sysfs`]. Reading needs no
+//! privilege. Android 7+ denies apps this directory (SELinux; Powerlevel9k #820): that is reported as
+//! "unsupported", not as a crash.
+
+use std::path::Path;
+
+use voltaic_core::record::RawDevice;
+
+use super::Reading;
+use crate::error::{Error, ErrorKind, Result};
+use crate::sysfs;
+
+/// The power-supply class directory (Documentation/ABI/testing/sysfs-class-power).
+pub(crate) const ROOT: &str = "/sys/class/power_supply";
+
+pub(crate) const SUPPORTED: bool = true;
+
+pub(crate) fn read_all() -> Result<Reading> {
+    match sysfs::read_tree(Path::new(ROOT)) {
+        Ok(tree) => Ok(Reading {
+            devices: tree.devices,
+            unreadable: tree.unreadable,
+        }),
+        // No class directory: a container or a kernel without power-supply support has no batteries.
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Reading::default()),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(Error::new(
+            ErrorKind::Unsupported,
+            "this system does not let programs read the power-supply class (Android restricts it to the \
+             system; a sandbox may too)",
+        )
+        .with_path(ROOT)),
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
+    sysfs::read_device(Path::new(ROOT), id).map_err(|reason| {
+        Error::new(
+            ErrorKind::Io,
+            format!("reading power supply {id}: {reason}"),
+        )
+        .with_path(ROOT)
+    })
+}
