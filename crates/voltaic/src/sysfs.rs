@@ -6,7 +6,7 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use voltaic_core::decode::Skipped;
 use voltaic_core::decode::linux::PREFIX;
@@ -158,7 +158,14 @@ fn read_attr(dir: &Path, name: &str) -> Option<String> {
 
 /// Reads at most [`MAX_FILE`] bytes in as few reads as the kernel allows; invalid UTF-8 is replaced,
 /// not an error (OEM strings are not always UTF-8: battery crate issues #60 and #72).
-fn read_small(path: &PathBuf) -> io::Result<String> {
+fn read_small(path: &Path) -> io::Result<String> {
+    // Only regular files: in a replayed tree a FIFO or device node would block or never end.
+    if !fs::metadata(path)?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
     let mut bytes = Vec::with_capacity(4096);
     fs::File::open(path)?
         .take(MAX_FILE)

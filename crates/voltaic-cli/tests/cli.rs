@@ -1,0 +1,307 @@
+//! Runs the built `voltaic` binary on the bundled sample trees and on recordings, and checks its text,
+//! JSON (against the shipped JSON Schema), exit codes and pipe behaviour.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sample(name: &str) -> PathBuf {
+    repo().join("samples").join(name)
+}
+
+fn voltaic(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run voltaic")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8 output")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = voltaic(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    validate(&doc);
+    doc
+}
+
+/// Validates a document against the shipped schema.
+fn validate(doc: &Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/voltaic.schema.json");
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("schema")).expect("schema JSON");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource("voltaic.schema.json", schema)
+        .expect("add schema");
+    let index = compiler
+        .compile("voltaic.schema.json", &mut schemas)
+        .expect("compile schema");
+    if let Err(e) = schemas.validate(doc, index) {
+        panic!("output does not match the schema: {e:#}\n{doc:#}");
+    }
+}
+
+fn battery<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["batteries"]
+        .as_array()
+        .expect("batteries array")
+        .iter()
+        .find(|b| b["id"] == id)
+        .unwrap_or_else(|| panic!("no battery {id} in {doc:#}"))
+}
+
+#[test]
+fn every_sample_tree_gives_schema_valid_json_with_the_fixed_keys() {
+    let keys = [
+        "id",
+        "kind",
+        "state",
+        "percentage",
+        "energy_wh",
+        "energy_full_wh",
+        "energy_full_design_wh",
+        "power_w",
+        "voltage_v",
+        "health_percent",
+        "time_to_empty_s",
+        "time_to_full_s",
+        "cycle_count",
+        "temperature_c",
+        "vendor",
+        "model",
+        "serial",
+        "technology",
+    ];
+    for entry in std::fs::read_dir(repo().join("samples")).expect("samples") {
+        let path = entry.expect("entry").path();
+        let doc = json(&["--replay", path.to_str().expect("path"), "--json", "--all"]);
+        for b in doc["batteries"].as_array().expect("array") {
+            for key in keys {
+                assert!(b.get(key).is_some(), "{key} missing in {}", path.display());
+            }
+        }
+        for s in doc["power_sources"].as_array().expect("array") {
+            for key in ["id", "kind", "online"] {
+                assert!(s.get(key).is_some(), "{key} missing in {}", path.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn dell_held_by_a_charge_limit() {
+    let doc = json(&[
+        "--replay",
+        sample("dell-charge-limit").to_str().unwrap(),
+        "--json",
+    ]);
+    let b = battery(&doc, "BAT0");
+    assert_eq!(b["state"], "not_charging");
+    assert_eq!(b["percentage"], 94.0);
+    assert_eq!(b["health_percent"].as_f64().map(f64::round), Some(34.0));
+    assert_eq!(b["time_to_empty_s"], Value::Null);
+    assert_eq!(
+        b["cycle_count"],
+        Value::Null,
+        "cycle_count 0 means not counted"
+    );
+    assert!(
+        b["derived"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("energy_wh"))
+    );
+    assert_eq!(doc["power_sources"][0]["online"], true);
+}
+
+#[test]
+fn thinkpad_unknown_on_ac_is_not_charging_and_text_says_why() {
+    let out = voltaic(&["--replay", sample("thinkpad-ac").to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("BAT0  42T4977"), "{text}");
+    assert!(text.contains("not charging*"), "{text}");
+    assert!(text.contains("charge         32 %"), "{text}");
+    assert!(text.contains("health         65.5 %"), "{text}");
+    assert!(text.contains("AC  mains, online"), "{text}");
+    assert!(!text.contains('\x1b'), "no colour when not a terminal");
+}
+
+#[test]
+fn chromebook_time_and_temperature() {
+    let doc = json(&["--replay", sample("chromebook").to_str().unwrap(), "--json"]);
+    let b = battery(&doc, "sbs-6-000b");
+    assert_eq!(b["time_to_empty_s"], 48300);
+    assert_eq!(b["temperature_c"], 27.2);
+    assert_eq!(b["state"], "discharging");
+    assert_eq!(b["manufacture_date"], "2019-07-29");
+}
+
+#[test]
+fn peripherals_only_with_all() {
+    let out = voltaic(&["--replay", sample("logitech-mouse").to_str().unwrap()]);
+    assert!(out.status.success(), "no battery is not an error");
+    assert!(stdout(&out).starts_with("No battery found."));
+    let doc = json(&[
+        "--replay",
+        sample("logitech-mouse").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(doc["batteries"].as_array().map(Vec::len), Some(0));
+    let doc = json(&[
+        "--replay",
+        sample("logitech-mouse").to_str().unwrap(),
+        "--json",
+        "--all",
+    ]);
+    let b = battery(&doc, "hidpp_battery_5");
+    assert_eq!(b["kind"], "peripheral");
+    assert_eq!(b["level"], "normal");
+    assert_eq!(b["percentage"], Value::Null);
+}
+
+#[test]
+fn record_then_replay_gives_the_same_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["dell-charge-limit", "thinkpad-ac", "chromebook"] {
+        let tree = sample(name);
+        let out = voltaic(&["--replay", tree.to_str().unwrap(), "record"]);
+        assert!(out.status.success());
+        let file = dir.path().join(format!("{name}.record"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        let from_tree = json(&["--replay", tree.to_str().unwrap(), "--json", "--all"]);
+        let from_file = json(&["--replay", file.to_str().unwrap(), "--json", "--all"]);
+        assert_eq!(from_tree, from_file, "{name}");
+    }
+}
+
+#[test]
+fn pasted_uevent_text_replays() {
+    let fixture = repo().join("crates/voltaic-core/tests/fixtures/linux/linux-dell-xps15-9560-ac-bat0-not-charging.uevent");
+    let doc = json(&["--replay", fixture.to_str().unwrap(), "--json"]);
+    assert_eq!(battery(&doc, "BAT0")["state"], "not_charging");
+}
+
+#[test]
+fn errors_name_the_file_or_line_and_exit_1() {
+    let out = voltaic(&["--replay", "/nonexistent/voltaic-test"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/voltaic-test"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.record");
+    std::fs::write(
+        &bad,
+        "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_STATUS = \"open\n",
+    )
+    .unwrap();
+    let out = voltaic(&["--replay", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.record") && err.contains("line 3"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(voltaic(&["--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(
+        voltaic(&["watch", "--interval", "NaN"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn color_follows_flag_and_no_color() {
+    let tree = sample("dell-charge-limit");
+    let out = voltaic(&["--replay", tree.to_str().unwrap(), "--color", "always"]);
+    assert!(stdout(&out).contains("\x1b["));
+    let out = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(["--replay", tree.to_str().unwrap(), "--color", "always"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains('\x1b'));
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args([
+            "--replay",
+            sample("chromebook").to_str().unwrap(),
+            "watch",
+            "--interval",
+            "0.1",
+            "--count",
+            "50",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn watch_prints_once_while_nothing_changes() {
+    let out = voltaic(&[
+        "--replay",
+        sample("chromebook").to_str().unwrap(),
+        "watch",
+        "-n",
+        "0.1",
+        "--count",
+        "3",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1);
+    validate(&serde_json::from_str(lines[0]).unwrap());
+}
+
+#[test]
+#[should_panic(expected = "does not match the schema")]
+fn schema_rejects_a_wrong_document() {
+    let mut doc = json(&[
+        "--replay",
+        sample("dell-charge-limit").to_str().unwrap(),
+        "--json",
+    ]);
+    doc["batteries"][0]["percentage"] = Value::from("94 %");
+    validate(&doc);
+}
