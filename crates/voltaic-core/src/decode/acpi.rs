@@ -91,8 +91,8 @@ pub(crate) fn state(bits: i64, ctx: Context) -> Verdict {
             return base;
         }
         Some(match base {
-            Some(b) => format!("{b}; the firmware flags the battery critical (_BST bit 2)"),
-            None => "the firmware flags the battery critical (_BST bit 2)".into(),
+            Some(b) => format!("{b}; the firmware flags the battery critical"),
+            None => "the firmware flags the battery critical".into(),
         })
     };
     if bits & STAT_DISCHARGING != 0 {
@@ -139,7 +139,7 @@ pub(crate) fn state(bits: i64, ctx: Context) -> Verdict {
         Some(true) => Verdict {
             state: State::NotCharging,
             reason: critical_note(Some(
-                "on external power, neither charging nor discharging, not full".into(),
+                "idle on external power, not full".into(),
             )),
             inferred: true,
         },

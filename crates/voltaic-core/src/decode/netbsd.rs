@@ -903,6 +903,14 @@ mod tests {
     }
 
     #[test]
+    fn xml_replays_through_parse_recording() {
+        let text = xml(0, "valid", "invalid", 0);
+        let replayed = crate::replay::parse_recording(text.as_bytes()).unwrap_or_default();
+        assert_eq!(replayed, parse_envsys_xml(&text).unwrap_or_default());
+        assert_eq!(replayed.len(), 2);
+    }
+
+    #[test]
     fn ampere_hours_convert_with_design_voltage() {
         let d = crate::decode::decode(
             &parse_envsys_xml(&xml(0, "valid", "invalid", 0)).unwrap_or_default(),

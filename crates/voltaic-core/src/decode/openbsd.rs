@@ -523,7 +523,7 @@ fn decode_battery(
     {
         b.state_reason = Some(match bits {
             Some(v) if v & acpi::STAT_CRITICAL != 0 => {
-                format!("{reason}; the firmware flags the battery critical (_BST bit 2)")
+                format!("{reason}; the firmware flags the battery critical")
             }
             _ => reason,
         });
