@@ -62,7 +62,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         Some(Format::OpenBsdSensors)
     } else if first.starts_with("Current") && first.contains("Unit")
         || (first.starts_with('[') && first.ends_with(']') && !first.contains(' '))
-        || first.ends_with(":      ON")
+        || crate::decode::netbsd::looks_like_envstat_line(first)
     {
         Some(Format::NetBsdEnvstat)
     } else {
@@ -127,6 +127,10 @@ mod tests {
             Some(Format::NetBsdEnvstat)
         );
         assert_eq!(detect(b"[acpibat0]\n"), Some(Format::NetBsdEnvstat));
+        assert_eq!(
+            detect(b"       present:      ON\ndesign voltage:  14.400   V\n"),
+            Some(Format::NetBsdEnvstat)
+        );
         assert_eq!(
             detect(b"<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<dict><key>acpibat0</key><array><dict><key>cur-value</key>"),
             Some(Format::NetBsdEnvsysXml)

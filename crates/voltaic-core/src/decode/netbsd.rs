@@ -416,6 +416,20 @@ pub fn parse_envstat(text: &str) -> Result<Vec<RawDevice>, ParseError> {
         .collect())
 }
 
+/// Whether `line` reads like one of envstat's sensor lines (`charge:  47.910  Wh (99.27%)`, `present: ON`),
+/// for telling pasted envstat output from other `Label: value` text.
+#[must_use]
+pub fn looks_like_envstat_line(line: &str) -> bool {
+    let Some((desc, rest)) = line.split_once(':') else {
+        return false;
+    };
+    if desc.trim().is_empty() {
+        return false;
+    }
+    envstat_sensor(desc.trim(), rest.trim())
+        .is_some_and(|d| d.contains("type") || d.text("state").as_deref() == Some("invalid"))
+}
+
 fn envstat_sensor(desc: &str, rest: &str) -> Option<Record> {
     let mut d = Record::new();
     d.push("description", Value::Str(desc.to_owned()));
@@ -878,6 +892,11 @@ mod tests {
         assert_eq!(d.power_sources[0].online, Some(true));
         assert_eq!(d.batteries[0].state, State::NotCharging);
         assert_eq!(d.batteries[0].percentage, Some(50.0));
+        assert!(looks_like_envstat_line("       present:      ON"));
+        assert!(looks_like_envstat_line(" last full cap:  48.260     Wh"));
+        assert!(looks_like_envstat_line("   charge rate:     N/A"));
+        assert!(!looks_like_envstat_line("Design capacity:\t71100 mWh"));
+        assert!(!looks_like_envstat_line("hello: world"));
         let err = parse_envstat("  charge:  47.910  Wh\nnonsense\n").err();
         assert_eq!(err.map(|e| e.line), Some(2));
         assert!(parse_envstat("  charge:  lots  Wh\n").is_err());
