@@ -5,6 +5,7 @@
 //! [`Skipped`] entry saying why the device is not shown. None panics or returns NaN.
 
 pub mod linux;
+pub mod windows;
 
 use crate::record::{Os, RawDevice};
 use crate::{Battery, PowerSource};
@@ -54,6 +55,7 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
         }
         match os {
             Os::Linux => linux::decode(&group, &mut out),
+            Os::Windows => windows::decode(&group, &mut out),
             other => {
                 for d in group {
                     out.skipped.push(Skipped::new(

@@ -14,6 +14,13 @@ pub enum Format {
     Record,
     /// Linux uevent text: `POWER_SUPPLY_*=` lines, one or several devices concatenated.
     LinuxUevent,
+    /// The BatteryQuery tool's dump of Windows `IOCTL_BATTERY_QUERY_*` results.
+    WindowsBatteryQuery,
+    /// A Windows `Win32_Battery` listing (`wmic … /format:list` or PowerShell `Format-List`), optionally
+    /// followed by a `powercfg /batteryreport /xml` report.
+    WindowsWin32Battery,
+    /// A Windows `powercfg /batteryreport /xml` report.
+    WindowsBatteryReport,
 }
 
 /// Which form `bytes` is in, judged from the first meaningful line; `None` when it is none we read.
@@ -29,7 +36,12 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     } else if first.starts_with("POWER_SUPPLY_") || first.starts_with("DEVTYPE=") {
         Some(Format::LinuxUevent)
     } else {
-        None
+        use crate::decode::windows::capture::{self, CaptureForm};
+        capture::detect(&text).map(|form| match form {
+            CaptureForm::BatteryQuery => Format::WindowsBatteryQuery,
+            CaptureForm::Win32Battery => Format::WindowsWin32Battery,
+            CaptureForm::BatteryReport => Format::WindowsBatteryReport,
+        })
     }
 }
 
@@ -43,10 +55,20 @@ pub fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
     match detect(bytes) {
         Some(Format::Record) => record::parse(&text),
         Some(Format::LinuxUevent) => crate::decode::linux::parse_uevent_text(&text),
+        Some(Format::WindowsBatteryQuery) => {
+            crate::decode::windows::capture::parse_battery_query(&text)
+        }
+        Some(Format::WindowsWin32Battery) => {
+            crate::decode::windows::capture::parse_win32_battery(&text)
+        }
+        Some(Format::WindowsBatteryReport) => {
+            Ok(crate::decode::windows::capture::parse_battery_report(&text))
+        }
         None => Err(ParseError::new(
             0,
-            "not a recording voltaic reads: expected a `voltaic record` file or Linux uevent text \
-             (POWER_SUPPLY_* lines)",
+            "not a recording voltaic reads: expected a `voltaic record` file, Linux uevent text \
+             (POWER_SUPPLY_* lines), or a Windows BatteryQuery dump, Win32_Battery listing or \
+             battery report",
         )),
     }
 }
