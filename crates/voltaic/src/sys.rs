@@ -28,7 +28,11 @@ pub(crate) struct Reading {
 #[path = "sys/linux.rs"]
 mod imp;
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(target_os = "windows")]
+#[path = "sys/windows.rs"]
+mod imp;
+
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "windows")))]
 #[path = "sys/unsupported.rs"]
 mod imp;
 
