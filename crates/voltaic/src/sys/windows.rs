@@ -189,8 +189,11 @@ impl DeviceInfoSet {
                 ptr::null_mut(),
             )
         };
-        if ok == 0 && last_error() != ERROR_INSUFFICIENT_BUFFER {
-            return Err(last_error());
+        if ok == 0 {
+            let code = last_error();
+            if code != ERROR_INSUFFICIENT_BUFFER {
+                return Err(code);
+            }
         }
         // cbSize is the size of the fixed part (8 on 64-bit, 6 on 32-bit), not of the buffer
         // (MS docs SP_DEVICE_INTERFACE_DETAIL_DATA_W). u32 words keep the buffer aligned for it.
