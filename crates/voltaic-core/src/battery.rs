@@ -271,7 +271,8 @@ impl Technology {
             .map(|c| c.to_ascii_lowercase())
             .collect();
         match key.as_str() {
-            "liion" | "lion" | "lithiumion" | "li" => Technology::LithiumIon,
+            // `Li-I` is the second Windows code for lithium-ion (MS docs BATTERY_INFORMATION).
+            "liion" | "lion" | "lii" | "lithiumion" | "li" => Technology::LithiumIon,
             "lipoly" | "lip" | "lipo" | "lipol" | "lithiumpolymer" | "lipolymer" => {
                 Technology::LithiumPolymer
             }
@@ -390,6 +391,7 @@ mod tests {
     fn technology_names_from_every_os() {
         assert_eq!(Technology::parse("Li-ion"), Technology::LithiumIon);
         assert_eq!(Technology::parse("LION"), Technology::LithiumIon);
+        assert_eq!(Technology::parse("Li-I"), Technology::LithiumIon);
         assert_eq!(Technology::parse("Li-poly"), Technology::LithiumPolymer);
         assert_eq!(Technology::parse("LiP"), Technology::LithiumPolymer);
         assert_eq!(Technology::parse("LiFe"), Technology::LithiumIronPhosphate);

@@ -9,6 +9,7 @@ pub mod freebsd;
 pub mod linux;
 pub mod netbsd;
 pub mod openbsd;
+pub mod windows;
 
 use crate::record::{Os, RawDevice};
 use crate::{Battery, PowerSource};
@@ -61,6 +62,7 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
             Os::FreeBsd => freebsd::decode(&group, &mut out),
             Os::OpenBsd => openbsd::decode(&group, &mut out),
             Os::NetBsd => netbsd::decode(&group, &mut out),
+            Os::Windows => windows::decode(&group, &mut out),
             other => {
                 for d in group {
                     out.skipped.push(Skipped::new(

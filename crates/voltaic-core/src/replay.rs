@@ -22,6 +22,13 @@ pub enum Format {
     NetBsdEnvstat,
     /// NetBSD's envsys property list (`envstat -x`, or what `ENVSYS_GETDICTIONARY` returns).
     NetBsdEnvsysXml,
+    /// The BatteryQuery tool's dump of Windows `IOCTL_BATTERY_QUERY_*` results.
+    WindowsBatteryQuery,
+    /// A Windows `Win32_Battery` listing (`wmic … /format:list` or PowerShell `Format-List`), optionally
+    /// followed by a `powercfg /batteryreport /xml` report.
+    WindowsWin32Battery,
+    /// A Windows `powercfg /batteryreport /xml` report.
+    WindowsBatteryReport,
 }
 
 /// Which form `bytes` is in, judged from the first meaningful line; `None` when it is none we read.
@@ -66,7 +73,12 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     {
         Some(Format::NetBsdEnvstat)
     } else {
-        None
+        use crate::decode::windows::capture::{self, CaptureForm};
+        capture::detect(&text).map(|form| match form {
+            CaptureForm::BatteryQuery => Format::WindowsBatteryQuery,
+            CaptureForm::Win32Battery => Format::WindowsWin32Battery,
+            CaptureForm::BatteryReport => Format::WindowsBatteryReport,
+        })
     }
 }
 
@@ -84,10 +96,20 @@ pub fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
         Some(Format::OpenBsdSensors) => crate::decode::openbsd::parse_sysctl_apm(&text),
         Some(Format::NetBsdEnvstat) => crate::decode::netbsd::parse_envstat(&text),
         Some(Format::NetBsdEnvsysXml) => crate::decode::netbsd::parse_envsys_xml(&text),
+        Some(Format::WindowsBatteryQuery) => {
+            crate::decode::windows::capture::parse_battery_query(&text)
+        }
+        Some(Format::WindowsWin32Battery) => {
+            crate::decode::windows::capture::parse_win32_battery(&text)
+        }
+        Some(Format::WindowsBatteryReport) => {
+            Ok(crate::decode::windows::capture::parse_battery_report(&text))
+        }
         None => Err(ParseError::new(
             0,
             "not a recording voltaic reads: expected a `voltaic record` file, Linux uevent text \
-             (POWER_SUPPLY_* lines), acpiconf -i, sysctl hw.sensors / apm, or envstat output",
+             (POWER_SUPPLY_* lines), acpiconf -i, sysctl hw.sensors / apm or envstat output, or a \
+             Windows BatteryQuery dump, Win32_Battery listing or battery report",
         )),
     }
 }

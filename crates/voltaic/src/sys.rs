@@ -40,9 +40,14 @@ mod imp;
 #[path = "sys/netbsd.rs"]
 mod imp;
 
+#[cfg(target_os = "windows")]
+#[path = "sys/windows.rs"]
+mod imp;
+
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
+    target_os = "windows",
     target_os = "freebsd",
     target_os = "dragonfly",
     target_os = "openbsd",
