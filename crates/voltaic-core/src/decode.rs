@@ -7,6 +7,7 @@
 mod acpi;
 pub mod freebsd;
 pub mod linux;
+pub mod macos;
 pub mod netbsd;
 pub mod openbsd;
 
@@ -61,6 +62,7 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
             Os::FreeBsd => freebsd::decode(&group, &mut out),
             Os::OpenBsd => openbsd::decode(&group, &mut out),
             Os::NetBsd => netbsd::decode(&group, &mut out),
+            Os::MacOs => macos::decode(&group, &mut out),
             other => {
                 for d in group {
                     out.skipped.push(Skipped::new(
