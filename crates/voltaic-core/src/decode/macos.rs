@@ -445,9 +445,11 @@ fn decode_smart_battery(id: &str, r: &Record, external: Option<bool>) -> Battery
     }
 
     b.temperature_c = temperature(k.int("Temperature"), k.int("VirtualTemperature"));
+    // The gauge's CycleCount register: 0 is a real count on a new pack here (the sysfs "0 = not
+    // available" convention is Linux's); 65535 is the Smart Battery "no value".
     b.cycle_count = k
         .int("CycleCount")
-        .filter(|c| (1..SBS_INVALID).contains(c))
+        .filter(|c| (0..SBS_INVALID).contains(c))
         .and_then(|c| u32::try_from(c).ok());
     b.vendor = k.text("Manufacturer");
     b.model = k.text("DeviceName");
@@ -676,7 +678,7 @@ fn decode_legacy(id: String, e: &Record, external: Option<bool>) -> Option<Batte
     }
     b.cycle_count = e
         .int("Cycle Count")
-        .filter(|c| (1..SBS_INVALID).contains(c))
+        .filter(|c| (0..SBS_INVALID).contains(c))
         .and_then(|c| u32::try_from(c).ok());
     b.external_power = flags.map(|f| f & 1 != 0).or(external);
     let charging = flags.map(|f| f & 2 != 0);
@@ -1330,6 +1332,16 @@ mod tests {
             ("BatteryData", Value::Dict(data)),
         ]);
         assert_eq!(b.manufacture_date, None);
+    }
+
+    #[test]
+    fn cycle_count_zero_is_a_count_and_65535_is_none() {
+        let cycles =
+            |v: i64| battery(&[("MaxCapacity", int(100)), ("CycleCount", int(v))]).cycle_count;
+        assert_eq!(cycles(0), Some(0));
+        assert_eq!(cycles(731), Some(731));
+        assert_eq!(cycles(65_535), None);
+        assert_eq!(cycles(-1), None);
     }
 
     #[test]
