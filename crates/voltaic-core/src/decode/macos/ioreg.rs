@@ -24,12 +24,9 @@ use crate::record::{Os, ParseError, RawDevice, Record, Value, clip};
 /// AppleSmartBattery entry (`ioreg -rn AppleSmartBattery | grep …`).
 pub const DEFAULT_ENTRY: &str = "AppleSmartBattery";
 
-/// Registry classes whose entries are power sources (`IOPM.h`; the battery driver's own class).
-const POWER_SOURCE_CLASSES: [&str; 3] = [
-    "AppleSmartBattery",
-    "IOPMPowerSource",
-    "AppleSmartBatteryManager",
-];
+/// Registry classes whose entries are power sources (`IOPM.h`; the battery driver's own class). Its
+/// parent, `AppleSmartBatteryManager`, is not one.
+const POWER_SOURCE_CLASSES: [&str; 2] = ["AppleSmartBattery", "IOPMPowerSource"];
 
 /// Keys that only a power-source entry carries (`IOPM.h` `kIOPMPS…Key`, `kIOBatteryInfoKey`). An entry of
 /// any other class holding one of these is kept (old PMU Macs publish `IOBatteryInfo` on another node).
