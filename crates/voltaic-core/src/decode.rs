@@ -7,6 +7,7 @@
 mod acpi;
 pub mod freebsd;
 pub mod linux;
+pub mod macos;
 pub mod netbsd;
 pub mod openbsd;
 pub mod windows;
@@ -63,14 +64,7 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
             Os::OpenBsd => openbsd::decode(&group, &mut out),
             Os::NetBsd => netbsd::decode(&group, &mut out),
             Os::Windows => windows::decode(&group, &mut out),
-            other => {
-                for d in group {
-                    out.skipped.push(Skipped::new(
-                        d.id.clone(),
-                        format!("no decoder for {} records in this build", other.as_str()),
-                    ));
-                }
-            }
+            Os::MacOs => macos::decode(&group, &mut out),
         }
     }
     out

@@ -4,6 +4,7 @@
 //! what the file is. A directory laid out like `/sys/class/power_supply` is read by the `voltaic` crate
 //! (that is IO), not here.
 
+use crate::decode::macos;
 use crate::record::{self, ParseError, RawDevice};
 
 /// The forms of recording [`parse_recording`] reads.
@@ -29,9 +30,14 @@ pub enum Format {
     WindowsWin32Battery,
     /// A Windows `powercfg /batteryreport /xml` report.
     WindowsBatteryReport,
+    /// An `ioreg -a` property list (`ioreg -r -a -c AppleSmartBattery > battery.plist`), XML or binary.
+    MacIoregPlist,
+    /// `ioreg` text (`ioreg -rn AppleSmartBattery`, `-brc`, `-l`), or `"Key" = value` lines grepped from it.
+    MacIoregText,
 }
 
-/// Which form `bytes` is in, judged from the first meaningful line; `None` when it is none we read.
+/// Which form `bytes` is in, judged from the first meaningful line (for ioreg text: from any line, since
+/// pasted dumps start with prompts and other output); `None` when it is none we read.
 #[must_use]
 pub fn detect(bytes: &[u8]) -> Option<Format> {
     let text = String::from_utf8_lossy(bytes);
@@ -40,6 +46,10 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         && (text.contains("<key>cur-value</key>") || text.contains("<key>device-properties</key>"))
     {
         return Some(Format::NetBsdEnvsysXml);
+    }
+    // Windows battery reports are XML too; everything else starting like XML here is an ioreg plist.
+    if macos::ioreg::plist_start(bytes).is_some() && !text.contains("<BatteryReport") {
+        return Some(Format::MacIoregPlist);
     }
     // Shell prompt lines (`$ envstat -d acpibat0`) are skipped like comments.
     let first = text
@@ -72,6 +82,8 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         || crate::decode::netbsd::looks_like_envstat_line(first)
     {
         Some(Format::NetBsdEnvstat)
+    } else if macos::ioreg::looks_like_text(&text) {
+        Some(Format::MacIoregText)
     } else {
         use crate::decode::windows::capture::{self, CaptureForm};
         capture::detect(&text).map(|form| match form {
@@ -105,11 +117,14 @@ pub fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
         Some(Format::WindowsBatteryReport) => {
             Ok(crate::decode::windows::capture::parse_battery_report(&text))
         }
+        Some(Format::MacIoregPlist) => macos::ioreg::parse_plist(bytes),
+        Some(Format::MacIoregText) => macos::ioreg::parse_text(&text),
         None => Err(ParseError::new(
             0,
             "not a recording voltaic reads: expected a `voltaic record` file, Linux uevent text \
-             (POWER_SUPPLY_* lines), acpiconf -i, sysctl hw.sensors / apm or envstat output, or a \
-             Windows BatteryQuery dump, Win32_Battery listing or battery report",
+             (POWER_SUPPLY_* lines), ioreg output (`ioreg -r -a -c AppleSmartBattery`, \
+             `ioreg -rn AppleSmartBattery`), acpiconf -i, sysctl hw.sensors / apm or envstat output, \
+             or a Windows BatteryQuery dump, Win32_Battery listing or battery report",
         )),
     }
 }
@@ -157,8 +172,69 @@ mod tests {
             detect(b"<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<dict><key>acpibat0</key><array><dict><key>cur-value</key>"),
             Some(Format::NetBsdEnvsysXml)
         );
+        assert_eq!(
+            detect(
+                b"# source: x\n/usr/sbin/ioreg -arn AppleSmartBattery\n<?xml version=\"1.0\"?>\n"
+            ),
+            Some(Format::MacIoregPlist)
+        );
+        assert_eq!(detect(b"bplist00\x01"), Some(Format::MacIoregPlist));
+        assert_eq!(
+            detect(b"$ ioreg -brc AppleSmartBattery\n+-o AppleSmartBattery  <class AppleSmartBattery>\n"),
+            Some(Format::MacIoregText)
+        );
+        assert_eq!(
+            detect(b"  \"CurrentCapacity\" = 34\n"),
+            Some(Format::MacIoregText)
+        );
         assert_eq!(detect(b"hello"), None);
         assert_eq!(detect(b""), None);
+    }
+
+    #[test]
+    fn ioreg_plist_replays_and_decodes() {
+        let plist = "# source: a test\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<array>\n<dict>\n\
+            <key>IORegistryEntryName</key><string>AppleSmartBattery</string>\n\
+            <key>ExternalConnected</key><true/>\n<key>IsCharging</key><false/>\n<key>FullyCharged</key><false/>\n\
+            <key>CurrentCapacity</key><integer>80</integer>\n<key>MaxCapacity</key><integer>100</integer>\n\
+            <key>Amperage</key><integer>-3</integer>\n</dict>\n</array>\n</plist>\n";
+        let devices = parse_recording(plist.as_bytes()).unwrap_or_default();
+        let decoded = crate::decode::decode(&devices);
+        let b = &decoded.batteries[0];
+        assert_eq!(
+            (b.id.as_str(), b.percentage),
+            ("AppleSmartBattery", Some(80.0))
+        );
+        assert_eq!(b.state, crate::State::NotCharging);
+        // Cut after the percentage: what was read is kept.
+        let cut = &plist[..plist.find("<key>Amperage").unwrap_or(0)];
+        let devices = parse_recording(cut.as_bytes()).unwrap_or_default();
+        assert_eq!(devices[0].record.int("CurrentCapacity"), Some(80));
+        // Bad XML names its line.
+        let bad = plist.replace("<integer>80</integer>", "<integer>eighty</integer>");
+        assert_eq!(
+            parse_recording(bad.as_bytes()).err().map(|e| e.line),
+            Some(10)
+        );
+    }
+
+    #[test]
+    fn ioreg_text_replays_and_decodes() {
+        let text = "$ ioreg -rn AppleSmartBattery\n+-o AppleSmartBattery  <class AppleSmartBattery, id 0x1, registered>\n\
+            {\n  \"ExternalConnected\" = No\n  \"CurrentCapacity\" = 5932\n  \"MaxCapacity\" = 6077\n  \
+            \"Amperage\" = 18446744073709550084\n  \"Voltage\" = 12000\n  \"AvgTimeToEmpty\" = 65535\n}\n";
+        let devices = parse_recording(text.as_bytes()).unwrap_or_default();
+        let b = &crate::decode::decode(&devices).batteries[0];
+        assert_eq!(b.state, crate::State::Discharging);
+        assert_eq!(b.current_a, Some(1.532));
+        assert!(b.percentage.is_some_and(|p| (p - 97.6).abs() < 0.1));
+        // 65535 is "not available": the estimate is charge ÷ current, never 45 days.
+        assert!(b.time_to_empty.is_some_and(|t| t.as_secs() < 5 * 3600));
+        let err = parse_recording(
+            b"  \"CurrentCapacity\" = 34\n  \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n",
+        )
+        .err();
+        assert_eq!(err.map(|e| e.line), Some(2));
     }
 
     #[test]

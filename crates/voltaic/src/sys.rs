@@ -44,6 +44,10 @@ mod imp;
 #[path = "sys/windows.rs"]
 mod imp;
 
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+#[path = "sys/macos.rs"]
+mod imp;
+
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
@@ -51,7 +55,9 @@ mod imp;
     target_os = "freebsd",
     target_os = "dragonfly",
     target_os = "openbsd",
-    target_os = "netbsd"
+    target_os = "netbsd",
+    target_os = "macos",
+    target_os = "ios"
 )))]
 #[path = "sys/unsupported.rs"]
 mod imp;
