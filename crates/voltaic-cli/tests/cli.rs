@@ -297,7 +297,11 @@ fn watch_prints_once_while_nothing_changes() {
 #[test]
 #[should_panic(expected = "does not match the schema")]
 fn schema_rejects_a_wrong_document() {
-    let mut doc = json(&["--replay", sample("dell-charge-limit").to_str().unwrap(), "--json"]);
+    let mut doc = json(&[
+        "--replay",
+        sample("dell-charge-limit").to_str().unwrap(),
+        "--json",
+    ]);
     doc["batteries"][0]["percentage"] = Value::from("94 %");
     validate(&doc);
 }

@@ -4,7 +4,11 @@
 //! decoder is pure and total: any record, however broken, decodes to batteries, sources, or a
 //! [`Skipped`] entry saying why the device is not shown. None panics or returns NaN.
 
+mod acpi;
+pub mod freebsd;
 pub mod linux;
+pub mod netbsd;
+pub mod openbsd;
 
 use crate::record::{Os, RawDevice};
 use crate::{Battery, PowerSource};
@@ -54,6 +58,9 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
         }
         match os {
             Os::Linux => linux::decode(&group, &mut out),
+            Os::FreeBsd => freebsd::decode(&group, &mut out),
+            Os::OpenBsd => openbsd::decode(&group, &mut out),
+            Os::NetBsd => netbsd::decode(&group, &mut out),
             other => {
                 for d in group {
                     out.skipped.push(Skipped::new(
@@ -82,6 +89,9 @@ pub fn clean_text(s: &str) -> Option<String> {
 pub fn decode_battery(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
     match device.os {
         Os::Linux => linux::decode_one(device, previous.external_power),
+        Os::FreeBsd => freebsd::decode_one(device, previous.external_power),
+        Os::OpenBsd => openbsd::decode_one(device, previous.external_power),
+        Os::NetBsd => netbsd::decode_one(device, previous.external_power),
         _ => decode(std::slice::from_ref(device))
             .batteries
             .into_iter()

@@ -28,5 +28,10 @@ pub use voltaic_core::{
     Technology,
 };
 
+/// The README's examples, compiled and run as doctests so they cannot drift.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The pure core: raw records, decoders and recordings (re-exported for `voltaic record` and tools).
 pub use voltaic_core as core;

@@ -28,7 +28,26 @@ pub(crate) struct Reading {
 #[path = "sys/linux.rs"]
 mod imp;
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
+#[path = "sys/freebsd.rs"]
+mod imp;
+
+#[cfg(target_os = "openbsd")]
+#[path = "sys/openbsd.rs"]
+mod imp;
+
+#[cfg(target_os = "netbsd")]
+#[path = "sys/netbsd.rs"]
+mod imp;
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "openbsd",
+    target_os = "netbsd"
+)))]
 #[path = "sys/unsupported.rs"]
 mod imp;
 
