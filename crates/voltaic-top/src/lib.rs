@@ -35,10 +35,17 @@
 #![deny(missing_docs)]
 
 mod app;
-mod term;
 mod theme;
 mod ui;
 mod units;
+
+// The one place that names targets: crossterm drives the terminals of Unix and Windows; elsewhere
+// (wasm) `run` says there is no terminal, and the rest of the crate still builds.
+#[cfg(any(unix, windows))]
+mod term;
+#[cfg(not(any(unix, windows)))]
+#[path = "term/unsupported.rs"]
+mod term;
 
 pub use app::{
     Action, App, Event, HISTORY_LEN, Key, MAX_INTERVAL, MIN_INTERVAL, Notice, Options, Point,

@@ -14,15 +14,15 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{
+use ratatui_crossterm::CrosstermBackend;
+use ratatui_crossterm::crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, KeyCode, KeyEventKind, KeyModifiers,
     MouseButton, MouseEventKind,
 };
-use ratatui::crossterm::terminal::{
+use ratatui_crossterm::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
-use ratatui::crossterm::{cursor, execute};
+use ratatui_crossterm::crossterm::{cursor, execute};
 use voltaic::Manager;
 
 use crate::app::{Action, App, Event, Key, Options, Sample};
@@ -364,7 +364,7 @@ fn translate(event: &event::Event) -> Option<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::crossterm::event::{KeyEvent, KeyEventState, MouseEvent};
+    use ratatui_crossterm::crossterm::event::{KeyEvent, KeyEventState, MouseEvent};
 
     fn key(code: KeyCode, modifiers: KeyModifiers, kind: KeyEventKind) -> event::Event {
         event::Event::Key(KeyEvent {
