@@ -77,6 +77,58 @@ enum Command {
     Record,
     /// Print the report again whenever a value changes.
     Watch(WatchArgs),
+    /// Watch the batteries in a terminal viewer: a tab per battery, charge gauge, charts over time,
+    /// details. Keys: ←/→ switch battery, + / - interval, p pause, u units, ? help, q quit.
+    Top(TopArgs),
+}
+
+#[derive(Args)]
+struct TopArgs {
+    /// Seconds between readings (0.25 to 60; `+` and `-` change it while running).
+    #[arg(long, short = 'n', default_value_t = 1.0, value_parser = parse_top_interval)]
+    interval: f64,
+    /// Human units (Wh, °C, "3 h 05 min") or SI units (J, K, seconds); `u` switches.
+    #[arg(long, value_enum, default_value_t = UnitsArg::Human)]
+    units: UnitsArg,
+    /// Colours for a light or dark terminal background; `auto` reads COLORFGBG, else dark.
+    /// NO_COLOR or `--color never` draws without colour.
+    #[arg(long, value_enum, default_value_t = ThemeArg::Auto)]
+    theme: ThemeArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UnitsArg {
+    /// Wh, W, °C, hours and minutes.
+    Human,
+    /// J, W, K, seconds.
+    Si,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ThemeArg {
+    /// From the COLORFGBG environment variable when set, else dark.
+    Auto,
+    /// For a light background.
+    Light,
+    /// For a dark background.
+    Dark,
+}
+
+fn parse_top_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    let (min, max) = (
+        voltaic_top::MIN_INTERVAL.as_secs_f64(),
+        voltaic_top::MAX_INTERVAL.as_secs_f64(),
+    );
+    if v.is_finite() && (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "the interval must be between {min} and {max} seconds"
+        ))
+    }
 }
 
 #[derive(Args)]
@@ -154,7 +206,40 @@ fn run(cli: &Cli) -> Result<()> {
             emit(&out)
         }
         Some(Command::Watch(args)) => watch(&manager, cli, args),
+        Some(Command::Top(args)) => top(manager, cli, args),
     }
+}
+
+/// Runs the terminal viewer.
+fn top(manager: Manager, cli: &Cli, args: &TopArgs) -> Result<()> {
+    if cli.output.json {
+        anyhow::bail!(
+            "`voltaic top` draws in the terminal; --json does not apply (try `voltaic watch --json`)"
+        );
+    }
+    let no_color = matches!(cli.output.color, ColorChoice::Never)
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = match args.theme {
+        _ if no_color => voltaic_top::Theme::Mono,
+        ThemeArg::Auto => voltaic_top::Theme::from_env(),
+        ThemeArg::Light => voltaic_top::Theme::Light,
+        ThemeArg::Dark => voltaic_top::Theme::Dark,
+    };
+    let source = match &cli.source.replay {
+        Some(path) => format!("replay {}", path.display()),
+        None => "this machine".to_owned(),
+    };
+    let options = voltaic_top::Options {
+        interval: Duration::from_secs_f64(args.interval),
+        units: match args.units {
+            UnitsArg::Human => voltaic_top::Units::Human,
+            UnitsArg::Si => voltaic_top::Units::Si,
+        },
+        theme,
+        all: cli.source.all,
+        source,
+    };
+    voltaic_top::run(manager, options).context("voltaic top")
 }
 
 /// A reading, with peripherals left out unless `all`; also returns how many were left out.

@@ -294,6 +294,31 @@ fn watch_prints_once_while_nothing_changes() {
     validate(&serde_json::from_str(lines[0]).unwrap());
 }
 
+/// `voltaic top` itself runs in a terminal (crates/voltaic-top/tests/tmux.sh); here, what it does
+/// without one and with wrong flags.
+#[test]
+fn top_needs_a_terminal_and_checks_its_flags() {
+    let tree = sample("chromebook");
+    let tree = tree.to_str().unwrap();
+    let out = voltaic(&["--replay", tree, "top"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("standard output is not one"), "{err}");
+    let out = voltaic(&["--replay", tree, "top", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--json does not apply"));
+    for bad in [
+        ["--interval", "0.1"],
+        ["--interval", "61"],
+        ["--interval", "NaN"],
+        ["--theme", "purple"],
+        ["--units", "imperial"],
+    ] {
+        let out = voltaic(&["--replay", tree, "top", bad[0], bad[1]]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
+
 #[test]
 #[should_panic(expected = "does not match the schema")]
 fn schema_rejects_a_wrong_document() {
