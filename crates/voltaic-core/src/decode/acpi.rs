@@ -6,8 +6,9 @@
 //! nor discharging counts as full are decided here once (ACPI 6.4 §10.2.2.11 `_BST`; FreeBSD
 //! `sys/dev/acpica/acpiio.h`; OpenBSD `sys/dev/acpi/acpibat.c`; NetBSD `sys/dev/acpi/acpi_bat.c`).
 
-use crate::battery::State;
+use crate::battery::{Battery, State};
 use crate::decode::linux::FULL_THRESHOLD_PERCENT;
+use crate::derived::{self, Field};
 
 /// The ACPI "value unknown" word, used in every `_BIF`/`_BIX`/`_BST` field (FreeBSD `ACPI_BATT_UNKNOWN`,
 /// OpenBSD `BIF_UNKNOWN`/`BST_UNKNOWN`, NetBSD `ACPIBAT_VAL_UNKNOWN`).
@@ -26,6 +27,50 @@ pub(crate) const STAT_CHARGE_LIMITING: i64 = 0x8;
 
 /// At or below this charge a battery flagged critical and not on external power is empty.
 const EMPTY_PERCENT: f64 = 5.0;
+
+/// An ACPI battery's capacities as its OS reports them (remaining, last full, design), all in Wh or all in
+/// Ah, with the voltage that turns Ah into Wh (the design voltage, else the present one).
+pub(crate) struct Capacities {
+    pub now: Option<f64>,
+    pub full: Option<f64>,
+    pub design: Option<f64>,
+    pub amp_hours: bool,
+    pub volts: Option<f64>,
+}
+
+/// Sets energies (marked derived when converted from Ah), health and percentage (charge ÷ last full,
+/// derived) from `c`. A remaining capacity over 1.5 × last full is nonsense and left out. One voltage for
+/// all three keeps energy ÷ power equal to charge ÷ current.
+pub(crate) fn apply_capacities(b: &mut Battery, c: &Capacities) {
+    let full = c.full.filter(|v| *v > 0.0);
+    let design = c.design.filter(|v| *v > 0.0);
+    let now = c
+        .now
+        .filter(|v| *v >= 0.0 && full.is_none_or(|f| *v <= f * 1.5));
+    let to_wh = |x: f64| -> Option<f64> {
+        if c.amp_hours {
+            derived::finite(x * c.volts?)
+        } else {
+            Some(x)
+        }
+    };
+    b.energy_full_wh = full.and_then(to_wh);
+    b.energy_full_design_wh = design.and_then(to_wh);
+    b.energy_wh = now.and_then(to_wh);
+    for (field, set) in [
+        (Field::EnergyFull, b.energy_full_wh.is_some()),
+        (Field::EnergyFullDesign, b.energy_full_design_wh.is_some()),
+        (Field::Energy, b.energy_wh.is_some()),
+    ] {
+        b.derived.insert_if(field, c.amp_hours && set);
+    }
+    b.health_percent = full.zip(design).and_then(|(f, d)| derived::health(f, d));
+    b.percentage = now
+        .zip(full)
+        .and_then(|(n, f)| derived::percentage_from(n, f));
+    b.derived
+        .insert_if(Field::Percentage, b.percentage.is_some());
+}
 
 /// An ACPI integer field, or `None` for the unknown word. Values that are the unknown word read as a
 /// signed 32-bit number (`-1`, as FreeBSD's `int` fields and some recordings hold it) are unknown too;

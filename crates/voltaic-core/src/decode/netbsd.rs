@@ -163,37 +163,21 @@ pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Ba
     b.voltage_v = micro("voltage").filter(|v| *v > 0.0);
     // Ah → Wh with the design voltage (the present one when the design voltage is unknown).
     let conv_v = design_v.or(b.voltage_v);
-    let to_wh = |x: f64| -> Option<f64> {
-        if amp_hours {
-            derived::finite(x * conv_v?)
-        } else {
-            Some(x)
-        }
-    };
     // "charge" carries the last full capacity as its max-value (acpi_bat.c sets value_max = LFC).
     let full_raw = micro("last full cap")
-        .or_else(|| find("charge").and_then(|s| s.max).map(|v| v as f64 / 1e6))
-        .filter(|v| *v > 0.0);
-    let design_raw = micro("design cap").filter(|v| *v > 0.0);
-    let now_raw = micro("charge").filter(|v| *v >= 0.0 && full_raw.is_none_or(|f| *v <= f * 1.5));
-    b.energy_full_wh = full_raw.and_then(to_wh);
-    b.energy_full_design_wh = design_raw.and_then(to_wh);
-    b.energy_wh = now_raw.and_then(to_wh);
-    for (field, set) in [
-        (Field::EnergyFull, b.energy_full_wh.is_some()),
-        (Field::EnergyFullDesign, b.energy_full_design_wh.is_some()),
-        (Field::Energy, b.energy_wh.is_some()),
-    ] {
-        b.derived.insert_if(field, amp_hours && set);
-    }
-    b.health_percent = full_raw
-        .zip(design_raw)
-        .and_then(|(f, d)| derived::health(f, d));
-    b.percentage = now_raw
-        .zip(full_raw)
-        .and_then(|(n, f)| derived::percentage_from(n, f));
-    b.derived
-        .insert_if(Field::Percentage, b.percentage.is_some());
+        .or_else(|| find("charge").and_then(|s| s.max).map(|v| v as f64 / 1e6));
+    let design_raw = micro("design cap");
+    let now_raw = micro("charge");
+    acpi::apply_capacities(
+        &mut b,
+        &acpi::Capacities {
+            now: now_raw,
+            full: full_raw,
+            design: design_raw,
+            amp_hours,
+            volts: conv_v,
+        },
+    );
 
     // The driver makes "charge rate" valid only while charging and "discharge rate" only while
     // discharging (acpibat_get_status); the value is _BST rate × 1000 in an int32, so an unknown rate

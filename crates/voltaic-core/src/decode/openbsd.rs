@@ -425,37 +425,21 @@ fn decode_battery(
     // "voltage" is the design voltage (_BIF), "current voltage" the present one (acpibat.c).
     let design_v = micro(by_desc(&["volt"], &["voltage", "design voltage"])).filter(|v| *v > 0.0);
     b.voltage_v = micro(by_desc(&["volt"], &["current voltage"])).filter(|v| *v > 0.0);
+    // Ah → Wh with the design voltage (distatus/battery mixes design and present voltage).
     let conv_v = design_v.or(b.voltage_v);
-    // Ah → Wh with the design voltage (distatus/battery mixes design and present voltage; one voltage
-    // keeps energy ÷ power equal to charge ÷ current).
-    let to_wh = |x: f64| -> Option<f64> {
-        if amp_hours {
-            derived::finite(x * conv_v?)
-        } else {
-            Some(x)
-        }
-    };
-    let full_raw = micro(full).filter(|v| *v > 0.0);
-    let design_raw = micro(design).filter(|v| *v > 0.0);
-    let now_raw = micro(now).filter(|v| *v >= 0.0 && full_raw.is_none_or(|f| *v <= f * 1.5));
-    b.energy_full_wh = full_raw.and_then(to_wh);
-    b.energy_full_design_wh = design_raw.and_then(to_wh);
-    b.energy_wh = now_raw.and_then(to_wh);
-    for (field, set) in [
-        (Field::EnergyFull, b.energy_full_wh.is_some()),
-        (Field::EnergyFullDesign, b.energy_full_design_wh.is_some()),
-        (Field::Energy, b.energy_wh.is_some()),
-    ] {
-        b.derived.insert_if(field, amp_hours && set);
-    }
-    b.health_percent = full_raw
-        .zip(design_raw)
-        .and_then(|(f, d)| derived::health(f, d));
-    b.percentage = now_raw
-        .zip(full_raw)
-        .and_then(|(n, f)| derived::percentage_from(n, f));
-    b.derived
-        .insert_if(Field::Percentage, b.percentage.is_some());
+    let full_raw = micro(full);
+    let design_raw = micro(design);
+    let now_raw = micro(now);
+    acpi::apply_capacities(
+        &mut b,
+        &acpi::Capacities {
+            now: now_raw,
+            full: full_raw,
+            design: design_raw,
+            amp_hours,
+            volts: conv_v,
+        },
+    );
     if b.percentage.is_none() && single {
         b.percentage = apm.and_then(apm_life);
     }
