@@ -375,28 +375,8 @@ fn decode_smart_battery(id: &str, r: &Record, external: Option<bool>) -> Battery
     // Energy = charge × the present pack voltage. macOS publishes no design or nominal voltage
     // (platforms.md §2.3), and one common factor keeps energy ÷ full equal to the gauge's charge ratio.
     // The watt-hours are therefore estimates (they move a few percent with load) and marked derived.
-    if let Some(v) = b.voltage_v {
-        b.energy_wh = now.map(|mah| mah * v / 1000.0);
-        b.energy_full_wh = full.or(nominal).map(|mah| mah * v / 1000.0);
-        b.energy_full_design_wh = design.map(|mah| mah * v / 1000.0);
-        b.derived.insert_if(Field::Energy, b.energy_wh.is_some());
-        b.derived
-            .insert_if(Field::EnergyFull, b.energy_full_wh.is_some());
-        b.derived
-            .insert_if(Field::EnergyFullDesign, b.energy_full_design_wh.is_some());
-    }
-
-    // Rate: the average current, an int16 the driver sign-extends (negative = discharging); anything
-    // outside int16 is not a gauge reading.
-    let amps_ma = k
-        .int("Amperage")
-        .filter(|a| (-32_768..=32_767).contains(a))
-        .map(|a| a as f64);
-    b.current_a = amps_ma.map(|ma| ma.abs() / 1000.0);
-    if let (Some(a), Some(v)) = (b.current_a, b.voltage_v) {
-        b.power_w = derived::rate(a * v);
-        b.derived.insert_if(Field::Power, b.power_w.is_some());
-    }
+    energies_from_mah(&mut b, now, full.or(nominal), design);
+    let amps_ma = current_from_amperage(&mut b, k.int("Amperage"));
 
     decide_state(&mut b, r, amps_ma, now, full);
 
@@ -656,26 +636,9 @@ fn decode_legacy(id: String, e: &Record, external: Option<bool>) -> Option<Batte
         .zip(word("AbsoluteMaxCapacity"))
         .and_then(|(full, design)| derived::health(full, design));
     b.voltage_v = word("Voltage").map(|mv| mv / 1000.0);
-    if let Some(v) = b.voltage_v {
-        // As for the registry battery: charge × the present voltage.
-        b.energy_wh = current.map(|mah| mah * v / 1000.0);
-        b.energy_full_wh = capacity.map(|mah| mah * v / 1000.0);
-        b.energy_full_design_wh = word("AbsoluteMaxCapacity").map(|mah| mah * v / 1000.0);
-        b.derived.insert_if(Field::Energy, b.energy_wh.is_some());
-        b.derived
-            .insert_if(Field::EnergyFull, b.energy_full_wh.is_some());
-        b.derived
-            .insert_if(Field::EnergyFullDesign, b.energy_full_design_wh.is_some());
-    }
-    let amps_ma = e
-        .int("Amperage")
-        .filter(|a| (-32_768..=32_767).contains(a))
-        .map(|a| a as f64);
-    b.current_a = amps_ma.map(|ma| ma.abs() / 1000.0);
-    if let (Some(a), Some(v)) = (b.current_a, b.voltage_v) {
-        b.power_w = derived::rate(a * v);
-        b.derived.insert_if(Field::Power, b.power_w.is_some());
-    }
+    // As for the registry battery: charge × the present voltage.
+    energies_from_mah(&mut b, current, capacity, word("AbsoluteMaxCapacity"));
+    current_from_amperage(&mut b, e.int("Amperage"));
     b.cycle_count = e
         .int("Cycle Count")
         .filter(|c| (0..SBS_INVALID).contains(c))
@@ -984,6 +947,38 @@ fn decode_iops(device: &RawDevice) -> Result<Battery, Skipped> {
         ));
     }
     Ok(b)
+}
+
+/// Energies from charges in mAh × the present pack voltage, marked derived. macOS publishes no design or
+/// nominal voltage (platforms.md §2.3), and one common factor keeps energy ÷ full equal to the gauge's
+/// charge ratio; the watt-hours are therefore estimates that move a few percent with load.
+fn energies_from_mah(b: &mut Battery, now: Option<f64>, full: Option<f64>, design: Option<f64>) {
+    let Some(v) = b.voltage_v else {
+        return;
+    };
+    b.energy_wh = now.map(|mah| mah * v / 1000.0);
+    b.energy_full_wh = full.map(|mah| mah * v / 1000.0);
+    b.energy_full_design_wh = design.map(|mah| mah * v / 1000.0);
+    b.derived.insert_if(Field::Energy, b.energy_wh.is_some());
+    b.derived
+        .insert_if(Field::EnergyFull, b.energy_full_wh.is_some());
+    b.derived
+        .insert_if(Field::EnergyFullDesign, b.energy_full_design_wh.is_some());
+}
+
+/// Current and power from `Amperage`: the average current in mA, an int16 the driver sign-extends
+/// (negative = discharging); anything outside int16 is not a gauge reading. Stores magnitudes and
+/// returns the signed mA for the state rules.
+fn current_from_amperage(b: &mut Battery, amperage: Option<i64>) -> Option<f64> {
+    let amps_ma = amperage
+        .filter(|a| (-32_768..=32_767).contains(a))
+        .map(|a| a as f64);
+    b.current_a = amps_ma.map(|ma| ma.abs() / 1000.0);
+    if let (Some(a), Some(v)) = (b.current_a, b.voltage_v) {
+        b.power_w = derived::rate(a * v);
+        b.derived.insert_if(Field::Power, b.power_w.is_some());
+    }
+    amps_ma
 }
 
 #[cfg(test)]
