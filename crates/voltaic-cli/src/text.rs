@@ -273,17 +273,9 @@ fn fmt_percent(p: f64) -> String {
     }
 }
 
-/// `3 h 05 min`, `12 min`, `40 s`.
+/// `3 h 05 min`, `12 min`, `40 s`: the same wording as the viewer.
 pub fn fmt_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    let (h, m) = (secs / 3600, (secs % 3600) / 60);
-    if h > 0 {
-        format!("{h} h {m:02} min")
-    } else if m > 0 {
-        format!("{m} min")
-    } else {
-        format!("{secs} s")
-    }
+    voltaic_top::Units::Human.duration(d)
 }
 
 /// A ten-cell charge bar.
