@@ -127,10 +127,13 @@ impl Session {
         let (events, inbox) = mpsc::channel::<Incoming>();
         let (control, sampler_inbox) = mpsc::channel::<Control>();
         let stop = Arc::new(AtomicBool::new(false));
+        let terminate = Arc::new(AtomicBool::new(false));
+        let signals = Termination::watch(&terminate);
         let sampler = spawn_sampler(manager, app.interval(), events.clone(), sampler_inbox)?;
-        let input = spawn_input(events, Arc::clone(&stop))?;
+        let input = spawn_input(events, Arc::clone(&stop), terminate)?;
 
         let result = self.event_loop(&mut app, &inbox, &control);
+        drop(signals);
 
         stop.store(true, Ordering::Relaxed);
         let _ = control.send(Control::Stop);
@@ -154,6 +157,7 @@ impl Session {
                 let event = match incoming {
                     Incoming::Event(event) => event,
                     Incoming::Failed(e) => return Err(e),
+                    Incoming::Terminate => return Ok(()),
                 };
                 match app.update(event) {
                     Action::None => {}
@@ -192,6 +196,44 @@ enum Incoming {
     Event(Event),
     /// A thread could not go on (terminal input failed, or it panicked).
     Failed(io::Error),
+    /// SIGTERM or SIGHUP arrived: end as for `q`.
+    Terminate,
+}
+
+/// SIGTERM and SIGHUP (`kill`, a closed terminal window) end the viewer like `q`, so the terminal is
+/// restored instead of being left raw on the alternate screen. Ctrl-C needs nothing: raw mode makes it a
+/// key press. The handlers only set a flag, which the input thread checks between polls; they are
+/// removed again when the viewer ends.
+struct Termination {
+    #[cfg(unix)]
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Termination {
+    fn watch(flag: &Arc<AtomicBool>) -> Termination {
+        #[cfg(unix)]
+        {
+            let ids = [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP]
+                .into_iter()
+                .filter_map(|signal| signal_hook::flag::register(signal, Arc::clone(flag)).ok())
+                .collect();
+            Termination { ids }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = flag;
+            Termination {}
+        }
+    }
+}
+
+impl Drop for Termination {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 /// Messages to the sampler.
@@ -294,7 +336,11 @@ fn utc_offset(at: SystemTime) -> i32 {
         .map_or(0, |ts| jiff::tz::TimeZone::system().to_offset(ts).seconds())
 }
 
-fn spawn_input(events: Sender<Incoming>, stop: Arc<AtomicBool>) -> io::Result<JoinHandle<()>> {
+fn spawn_input(
+    events: Sender<Incoming>,
+    stop: Arc<AtomicBool>,
+    terminate: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("voltaic-input".into())
         .spawn(move || {
@@ -302,15 +348,20 @@ fn spawn_input(events: Sender<Incoming>, stop: Arc<AtomicBool>) -> io::Result<Jo
                 events: events.clone(),
                 what: "input",
             };
-            if let Err(e) = input(&events, &stop) {
+            if let Err(e) = input(&events, &stop, &terminate) {
                 let _ = events.send(Incoming::Failed(e));
             }
         })
 }
 
-/// Forwards key presses, left clicks and resizes until `stop` is set or the loop has gone.
-fn input(events: &Sender<Incoming>, stop: &AtomicBool) -> io::Result<()> {
+/// Forwards key presses, left clicks and resizes until `stop` is set or the loop has gone; sends
+/// `Terminate` once a termination signal has set `terminate`.
+fn input(events: &Sender<Incoming>, stop: &AtomicBool, terminate: &AtomicBool) -> io::Result<()> {
     while !stop.load(Ordering::Relaxed) {
+        if terminate.load(Ordering::Relaxed) {
+            let _ = events.send(Incoming::Terminate);
+            break;
+        }
         if !event::poll(INPUT_POLL)? {
             continue;
         }

@@ -7,7 +7,8 @@
 # the readings keep coming (the status line's sample time moves), the help overlay, the units key,
 # that mouse capture and the alternate screen are on while it runs, and that after `q` the process
 # has ended with status 0 and the terminal is as it was: alternate screen left, cursor shown, mouse
-# capture off, tty modes (raw mode) restored, no viewer frame left on the screen.
+# capture off, tty modes (raw mode) restored, no viewer frame left on the screen; and the same after a
+# SIGTERM.
 # Skips (exit 0, with a message) when tmux is not installed.
 set -euo pipefail
 
@@ -126,4 +127,17 @@ for ((i = 0; i < 50; i++)); do
 done
 [ "$(flag pane_dead)" = 1 ] || fail "the shell after voltaic top did not end on Enter"
 echo "tmux.sh: quit with status 0; terminal restored"
+
+# `kill` (SIGTERM) ends the viewer like `q`: status 0 and the terminal restored.
+session=term
+tmux_ new-session -d -s "$session" -x 100 -y 30 "sh '$script'"
+tmux_ set-option -t "$session" remain-on-exit on >/dev/null
+wait_for "sampled "
+shell_pid=$(flag pane_pid)
+pkill -TERM -P "$shell_pid" || fail "no viewer process under the pane's shell ($shell_pid)"
+wait_for "EXITED" 10
+must_show "EXITED 0" "TTY-RESTORED"
+[ "$(flag alternate_on)" = 0 ] || fail "the alternate screen was not left after SIGTERM"
+[ "$(flag mouse_any_flag)" = 0 ] || fail "mouse capture was left on after SIGTERM"
+echo "tmux.sh: SIGTERM ends the viewer with status 0; terminal restored"
 echo "tmux.sh: ok"
