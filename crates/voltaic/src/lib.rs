@@ -1,6 +1,7 @@
 //! voltaic: read notebook batteries, chargers and (when asked) peripheral batteries.
 //!
-//! [`Manager`] reads this machine (Linux today; see `PLATFORMS.md`) or replays a recording, and returns
+//! [`Manager`] reads this machine (Linux, Android, macOS, iOS, Windows, FreeBSD, DragonFly, OpenBSD,
+//! NetBSD; see `PLATFORMS.md`) or replays a recording, and returns
 //! [`Battery`] and [`PowerSource`] snapshots: plain SI numbers with the unit in the field name, `None` for
 //! every value the OS did not give, never NaN, never a made-up number.
 //!
