@@ -27,6 +27,16 @@ pub struct Decoded {
     pub skipped: Vec<Skipped>,
 }
 
+impl Decoded {
+    /// Adds one decoded battery, or the reason it is not shown.
+    pub(crate) fn push(&mut self, battery: Result<Battery, Skipped>) {
+        match battery {
+            Ok(b) => self.batteries.push(b),
+            Err(skip) => self.skipped.push(skip),
+        }
+    }
+}
+
 /// A device that was read but is not shown, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -64,10 +64,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
         }
     }
     for device in batteries {
-        match decode_one(device, external_power) {
-            Ok(b) => out.batteries.push(b),
-            Err(skip) => out.skipped.push(skip),
-        }
+        out.push(decode_one(device, external_power));
     }
 }
 

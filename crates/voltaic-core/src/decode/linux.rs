@@ -119,10 +119,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
     }
     let external_power = external_power(&sources);
     for (device, props) in batteries {
-        match decode_battery(&device.id, props, external_power) {
-            Ok(b) => out.batteries.push(b),
-            Err(skip) => out.skipped.push(skip),
-        }
+        out.push(decode_battery(&device.id, props, external_power));
     }
     out.power_sources.extend(sources);
 }

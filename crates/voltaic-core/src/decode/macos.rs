@@ -97,10 +97,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
                 continue;
             }
         }
-        match decode_iops(device) {
-            Ok(b) => out.batteries.push(b),
-            Err(skip) => out.skipped.push(skip),
-        }
+        out.push(decode_iops(device));
     }
 }
 

@@ -212,10 +212,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
     }
     let single = batteries.len() == 1;
     for device in &batteries {
-        match decode_battery(device, external_power, apm, single) {
-            Ok(b) => out.batteries.push(b),
-            Err(skip) => out.skipped.push(skip),
-        }
+        out.push(decode_battery(device, external_power, apm, single));
     }
     if batteries.is_empty()
         && let Some(b) = apm.and_then(|a| apm_battery(a, external_power))

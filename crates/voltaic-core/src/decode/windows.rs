@@ -196,10 +196,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
             Form::Ioctl => decode_ioctl(id, r, ac),
             _ => Ok(decode_wmi(id, r, ac)),
         };
-        match decoded {
-            Ok(b) => out.batteries.push(b),
-            Err(skip) => out.skipped.push(skip),
-        }
+        out.push(decoded);
     }
     out.power_sources.extend(sources);
 }
