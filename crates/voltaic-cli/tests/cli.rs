@@ -7,12 +7,14 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The test data: `tests/samples` (a link to the workspace's `samples/`, stored in the package) and a
+/// fixture linked from voltaic-core's, so that the packaged crate's tests run on their own.
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
 fn sample(name: &str) -> PathBuf {
-    repo().join("samples").join(name)
+    data().join("samples").join(name)
 }
 
 fn voltaic(args: &[&str]) -> Output {
@@ -88,7 +90,7 @@ fn every_sample_tree_gives_schema_valid_json_with_the_fixed_keys() {
         "serial",
         "technology",
     ];
-    for entry in std::fs::read_dir(repo().join("samples")).expect("samples") {
+    for entry in std::fs::read_dir(data().join("samples")).expect("samples") {
         let path = entry.expect("entry").path();
         let doc = json(&["--replay", path.to_str().expect("path"), "--json", "--all"]);
         for b in doc["batteries"].as_array().expect("array") {
@@ -193,7 +195,7 @@ fn record_then_replay_gives_the_same_json() {
 
 #[test]
 fn pasted_uevent_text_replays() {
-    let fixture = repo().join("crates/voltaic-core/tests/fixtures/linux/linux-dell-xps15-9560-ac-bat0-not-charging.uevent");
+    let fixture = data().join("linux-dell-xps15-9560-ac-bat0-not-charging.uevent");
     let doc = json(&["--replay", fixture.to_str().unwrap(), "--json"]);
     assert_eq!(battery(&doc, "BAT0")["state"], "not_charging");
 }

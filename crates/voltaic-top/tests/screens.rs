@@ -22,18 +22,18 @@ const START: u64 = 1_707_048_000;
 /// Both sizes every screen is drawn at.
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The test data: `tests/samples` and `tests/linux-fixtures` are links to the workspace's `samples/` and
+/// voltaic-core's Linux fixtures, stored in the package so that its tests run on their own.
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
 fn sample_tree(name: &str) -> PathBuf {
-    repo().join("samples").join(name)
+    data().join("samples").join(name)
 }
 
 fn fixture(name: &str) -> PathBuf {
-    repo()
-        .join("crates/voltaic-core/tests/fixtures/linux")
-        .join(name)
+    data().join("linux-fixtures").join(name)
 }
 
 /// Copies a fixture's uevent lines (without its `#` provenance header) into `dir/<name>/uevent`.
