@@ -95,11 +95,7 @@ impl Manager {
             )
             .with_path(path));
         }
-        let devices = voltaic_core::replay::parse_recording(&bytes).map_err(|e| {
-            Error::new(ErrorKind::InvalidRecording, "reading the recording")
-                .with_path(path)
-                .with_source(e)
-        })?;
+        let devices = parse_recording(&bytes).map_err(|e| e.with_path(path))?;
         Ok(Manager {
             source: Source::Recording(Arc::new(devices)),
         })
@@ -197,6 +193,22 @@ impl Manager {
         })?;
         Ok(())
     }
+}
+
+#[cfg(feature = "replay")]
+fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>> {
+    voltaic_core::replay::parse_recording(bytes).map_err(|e| {
+        Error::new(ErrorKind::InvalidRecording, "reading the recording").with_source(e)
+    })
+}
+
+/// Without the `replay` feature only directories are replayed.
+#[cfg(not(feature = "replay"))]
+fn parse_recording(_bytes: &[u8]) -> Result<Vec<RawDevice>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "reading recording files needs voltaic's `replay` feature (a directory laid out like /sys/class/power_supply replays without it)",
+    ))
 }
 
 #[cfg(test)]
