@@ -238,12 +238,149 @@ fn color_follows_flag_and_no_color() {
     let tree = sample("dell-charge-limit");
     let out = voltaic(&["--replay", tree.to_str().unwrap(), "--color", "always"]);
     assert!(stdout(&out).contains("\x1b["));
-    let out = Command::new(env!("CARGO_BIN_EXE_voltaic"))
-        .args(["--replay", tree.to_str().unwrap(), "--color", "always"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(!stdout(&out).contains('\x1b'));
+    let with_no_color = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_voltaic"))
+            .args(["--replay", tree.to_str().unwrap()])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // https://no-color.org: an explicit flag wins over NO_COLOR; NO_COLOR wins over `auto`.
+    assert!(stdout(&with_no_color(&["--color", "always"])).contains("\x1b["));
+    assert!(!stdout(&with_no_color(&["--color", "auto"])).contains('\x1b'));
+    assert!(!stdout(&with_no_color(&["--color", "never"])).contains('\x1b'));
+}
+
+#[test]
+fn a_directory_without_power_supplies_is_an_error_an_empty_one_is_no_battery() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = voltaic(&["--replay", dir.path().to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "No battery found.\n");
+    std::fs::write(dir.path().join("notes.txt"), "not a battery").unwrap();
+    let out = voltaic(&["--replay", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(dir.path().to_str().unwrap()) && err.contains("not a power_supply directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_error_cause_is_printed_once() {
+    let out = voltaic(&["--replay", "/nonexistent/voltaic-test"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The OS's words for ENOENT, whatever the language: the part anyhow's chain adds last.
+    let cause = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(err.matches(cause.as_str()).count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn verbose_lists_the_hidden_peripherals() {
+    let tree = sample("logitech-mouse");
+    let out = voltaic(&["--replay", tree.to_str().unwrap(), "-v"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "skipped hidpp_battery_5: peripheral battery (Wireless Mouse M560): --all shows it"
+        ),
+        "{text}"
+    );
+    let out = voltaic(&["--replay", tree.to_str().unwrap(), "-v", "--all"]);
+    assert!(!stdout(&out).contains("skipped hidpp_battery_5"));
+}
+
+#[test]
+fn record_refuses_json_and_help_names_every_replay_form() {
+    let tree = sample("thinkpad-ac");
+    for args in [["record", "--json"], ["record", "--format=json"]] {
+        let out = voltaic(&[&["--replay", tree.to_str().unwrap()], &args[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("`voltaic record` writes"));
+    }
+    let help = stdout(&voltaic(&["--help"]));
+    for form in [
+        "power_supply",
+        "voltaic record",
+        "uevent",
+        "ioreg -a",
+        "ioreg` text",
+        "BatteryQuery",
+        "Win32_Battery",
+        "batteryreport",
+        "acpiconf",
+        "hw.sensors",
+        "apm",
+        "envstat",
+    ] {
+        assert!(help.contains(form), "{form} missing from\n{help}");
+    }
+}
+
+#[test]
+fn version_completions_and_manual() {
+    let version = stdout(&voltaic(&["--version"]));
+    assert_eq!(version, format!("voltaic {}\n", env!("CARGO_PKG_VERSION")));
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = voltaic(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout(&out).contains("--replay"), "{shell}");
+    }
+    assert_eq!(voltaic(&["completions", "tcsh"]).status.code(), Some(2));
+    let man = stdout(&voltaic(&["man"]));
+    assert!(
+        man.starts_with(".ie") && man.contains(".TH voltaic 1"),
+        "{man}"
+    );
+    assert!(man.contains("completions") && man.contains("serve"));
+}
+
+#[test]
+fn openmetrics_format_of_a_sample() {
+    let tree = sample("thinkpad-ac");
+    let out = voltaic(&[
+        "--replay",
+        tree.to_str().unwrap(),
+        "--format",
+        "openmetrics",
+    ]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let labels = r#"id="BAT0",kind="system",vendor="SMP",model="42T4977",serial="973""#;
+    for line in [
+        format!("voltaic_battery_charge_ratio{{{labels}}} 0.32"),
+        format!("voltaic_battery_state{{{labels},state=\"not_charging\"}} 1"),
+        r#"voltaic_power_source_online{id="AC",kind="mains"} 1"#.to_owned(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
+    assert!(text.ends_with("# EOF\n"));
+    assert_eq!(
+        voltaic(&["--json", "--format", "text"]).status.code(),
+        Some(2),
+        "--json is --format json"
+    );
+    // Peripherals only when asked.
+    let mouse = sample("logitech-mouse");
+    let hidden = stdout(&voltaic(&[
+        "--replay",
+        mouse.to_str().unwrap(),
+        "--format=openmetrics",
+    ]));
+    assert!(!hidden.contains("hidpp_battery_5"));
+    let shown = stdout(&voltaic(&[
+        "--replay",
+        mouse.to_str().unwrap(),
+        "--format=openmetrics",
+        "--all",
+    ]));
+    assert!(shown.contains(r#"voltaic_battery_level{id="hidpp_battery_5",kind="peripheral""#));
 }
 
 #[test]
@@ -306,9 +443,28 @@ fn top_needs_a_terminal_and_checks_its_flags() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("standard output is not one"), "{err}");
-    let out = voltaic(&["--replay", tree, "top", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--json does not apply"));
+    for flag in ["--json", "-v", "--verbose", "--format=json"] {
+        let out = voltaic(&["--replay", tree, "top", flag]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply to `voltaic top`"));
+    }
+    let out = voltaic(&["--json", "--replay", tree, "top"]);
+    assert_eq!(out.status.code(), Some(2));
+    // `top --help` names only what top takes.
+    let help = stdout(&voltaic(&["top", "--help"]));
+    for taken in [
+        "--interval",
+        "--units",
+        "--theme",
+        "--replay",
+        "--all",
+        "--color",
+    ] {
+        assert!(help.contains(taken), "{taken} missing from\n{help}");
+    }
+    for ignored in ["--json", "--format", "--verbose"] {
+        assert!(!help.contains(ignored), "{ignored} in\n{help}");
+    }
     for bad in [
         ["--interval", "0.1"],
         ["--interval", "61"],

@@ -80,6 +80,7 @@ impl Manager {
         let path = path.as_ref();
         let meta = fs::metadata(path).map_err(|e| Error::io("opening the recording", path, e))?;
         if meta.is_dir() {
+            check_power_supply_dir(path)?;
             return Ok(Manager {
                 source: Source::SysfsTree(path.to_owned()),
             });
@@ -195,6 +196,34 @@ impl Manager {
     }
 }
 
+/// Directory entries looked at to tell a power_supply copy from another directory.
+const MAX_DIR_ENTRIES: usize = 4096;
+
+/// A directory given to [`Manager::replay`] must look like `/sys/class/power_supply`: empty (a machine
+/// without power supplies), or with at least one entry holding a `uevent` or `type` file (every power
+/// supply device has both; see the kernel's Documentation/ABI/testing/sysfs-class-power). A directory
+/// with entries and none of them a device (a typo, `/tmp`) is not a recording.
+fn check_power_supply_dir(path: &Path) -> Result<()> {
+    let entries = fs::read_dir(path).map_err(|e| Error::io("reading the directory", path, e))?;
+    let mut seen = 0usize;
+    for entry in entries.take(MAX_DIR_ENTRIES) {
+        let Ok(entry) = entry else { continue };
+        seen += 1;
+        let dir = entry.path();
+        if dir.join("uevent").is_file() || dir.join("type").is_file() {
+            return Ok(());
+        }
+    }
+    if seen == 0 {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidRecording,
+        "not a power_supply directory: none of its entries has a uevent or type file",
+    )
+    .with_path(path))
+}
+
 #[cfg(feature = "replay")]
 fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>> {
     voltaic_core::replay::parse_recording(bytes).map_err(|e| {
@@ -216,6 +245,20 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn a_directory_without_power_supplies_is_not_a_recording_but_an_empty_one_is() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Manager::replay(dir.path()).is_ok_and(|m| m.batteries().unwrap().is_empty()));
+        fs::create_dir(dir.path().join("notes")).unwrap();
+        fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+        let err = Manager::replay(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRecording);
+        assert_eq!(err.path(), Some(dir.path()));
+        fs::create_dir(dir.path().join("BAT0")).unwrap();
+        fs::write(dir.path().join("BAT0/type"), "Battery\n").unwrap();
+        assert!(Manager::replay(dir.path()).is_ok());
+    }
 
     #[test]
     fn manager_and_model_are_send_sync_clone() {
