@@ -488,3 +488,19 @@ fn schema_rejects_a_wrong_document() {
     doc["batteries"][0]["percentage"] = Value::from("94 %");
     validate(&doc);
 }
+
+/// The library's serde form of a snapshot is the `--json` document, and reads back into the model.
+#[test]
+fn model_serde_is_the_json_document() {
+    for entry in std::fs::read_dir(data().join("samples")).unwrap() {
+        let tree = entry.unwrap().path();
+        let tree = tree.to_str().unwrap();
+        let from_cli = json(&["--replay", tree, "--json", "--all"]);
+        let snapshot = voltaic::Manager::replay(tree).unwrap().snapshot().unwrap();
+        let from_model = serde_json::to_value(&snapshot).unwrap();
+        validate(&from_model);
+        assert_eq!(from_model, from_cli, "{tree}");
+        let back: voltaic::Snapshot = serde_json::from_value(from_cli).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), from_model, "{tree}");
+    }
+}

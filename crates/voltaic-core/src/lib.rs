@@ -35,9 +35,12 @@
 pub mod battery;
 pub mod decode;
 pub mod derived;
+pub mod names;
 pub mod record;
 #[cfg(feature = "replay")]
 pub mod replay;
+#[cfg(feature = "serde")]
+pub mod serde_impl;
 pub mod source;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};

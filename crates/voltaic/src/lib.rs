@@ -28,12 +28,17 @@
 
 mod error;
 mod manager;
+#[cfg(feature = "serde")]
+mod snapshot_serde;
 mod sys;
 mod sysfs;
 
 pub use error::{Error, ErrorKind, Result};
 pub use manager::{Manager, Snapshot};
+#[cfg(feature = "serde")]
+pub use snapshot_serde::SCHEMA_VERSION;
 pub use voltaic_core::decode::Skipped;
+pub use voltaic_core::names::ParseNameError;
 pub use voltaic_core::{
     Battery, ChargeBehaviour, Date, Derived, Field, Kind, Level, PowerSource, SourceKind, State,
     Technology,
