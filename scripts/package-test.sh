@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The crates as published: `cargo package --workspace` (which builds each packaged crate against the
+# others through a temporary local registry, offline), then each packaged crate's own tests, run from the
+# unpacked `.crate` files alone: a scratch workspace of the four unpacked packages, the registry
+# dependencies on each other patched to those packages (not to the source tree), the workspace's
+# Cargo.lock. A test that reads a file the package does not ship fails here.
+#
+#   bash scripts/package-test.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+cargo package --workspace --locked
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+crates=(voltaic-core voltaic voltaic-top voltaic-cli)
+
+scratch=$(mktemp -d /tmp/voltaic-package-test.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+members=""
+patches=""
+for c in "${crates[@]}"; do
+    tar -xzf "target/package/$c-$version.crate" -C "$scratch"
+    members+="\"$c-$version\", "
+    patches+="$c = { path = \"$c-$version\" }"$'\n'
+done
+cat >"$scratch/Cargo.toml" <<TOML
+[workspace]
+resolver = "3"
+members = [${members%, }]
+
+[patch.crates-io]
+$patches
+[profile.dev.package.insta]
+opt-level = 3
+[profile.dev.package.similar]
+opt-level = 3
+TOML
+cp Cargo.lock "$scratch/Cargo.lock"
+# The packaging build's own target directory: its dependencies are already built there.
+CARGO_TARGET_DIR="$root/target/package/tmp-crate" cargo test --manifest-path "$scratch/Cargo.toml" \
+    --workspace --locked --offline
