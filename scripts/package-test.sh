@@ -10,6 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+# Cargo takes a registry crate's build as fresh by name and version alone, and the packaging build gets
+# the workspace's crates from a temporary registry: forget their builds, or a change since the last run
+# would be verified against the old ones.
+rm -rf target/package/tmp-crate/debug/.fingerprint/voltaic* target/package/tmp-crate/debug/deps/*voltaic*
 cargo package --workspace --locked
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 crates=(voltaic-core voltaic voltaic-top voltaic-cli)
