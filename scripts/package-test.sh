@@ -10,10 +10,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# Cargo takes a registry crate's build as fresh by name and version alone, and the packaging build gets
-# the workspace's crates from a temporary registry: forget their builds, or a change since the last run
-# would be verified against the old ones.
-rm -rf target/package/tmp-crate/debug/.fingerprint/voltaic* target/package/tmp-crate/debug/deps/*voltaic*
+# A target directory of its own. Cargo takes a registry crate's build as fresh by name and version
+# alone, and the packaging build gets the workspace's crates from a temporary registry: their builds are
+# forgotten first, or a change since the last run would be verified against the old ones.
+export CARGO_TARGET_DIR="$root/target/package-build"
+rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/voltaic*
 cargo package --workspace --locked
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 crates=(voltaic-core voltaic voltaic-top voltaic-cli)
@@ -40,6 +41,6 @@ opt-level = 3
 opt-level = 3
 TOML
 cp Cargo.lock "$scratch/Cargo.lock"
-# The packaging build's own target directory: its dependencies are already built there.
-CARGO_TARGET_DIR="$root/target/package/tmp-crate" cargo test --manifest-path "$scratch/Cargo.toml" \
+# In the same target directory: the dependencies are already built there.
+cargo test --manifest-path "$scratch/Cargo.toml" \
     --workspace --locked --offline
