@@ -24,7 +24,7 @@ trap 'rm -rf "$scratch"' EXIT
 members=""
 patches=""
 for c in "${crates[@]}"; do
-    tar -xzf "target/package/$c-$version.crate" -C "$scratch"
+    tar -xzf "$CARGO_TARGET_DIR/package/$c-$version.crate" -C "$scratch"
     members+="\"$c-$version\", "
     patches+="$c = { path = \"$c-$version\" }"$'\n'
 done
