@@ -434,3 +434,31 @@ fn a_long_history_stays_bounded_and_draws() {
         "{screen}"
     );
 }
+
+/// At the smallest size the viewer draws (and just above), a chart area too small for charts says so
+/// instead of drawing chart titles over nothing.
+#[test]
+fn too_small_for_charts_says_so() {
+    let mut app = app_for(
+        &sample_tree("chromebook"),
+        options(Theme::Dark, false, "replay samples/chromebook"),
+    );
+    for (width, height) in [(50, 14), (60, 18), (80, 20)] {
+        let screen = text(&draw(&mut app, width, height));
+        assert!(screen.contains("charts need"), "{width}×{height}\n{screen}");
+        assert!(!screen.contains("Charge %"), "{width}×{height}\n{screen}");
+        assert!(screen.contains("L17M3PB0"), "{width}×{height}\n{screen}");
+    }
+    let screen = text(&draw(&mut app, 80, 24));
+    assert!(
+        screen.contains("Charge %") && !screen.contains("charts need"),
+        "{screen}"
+    );
+
+    let tree = two_battery_tree();
+    let mut app = app_for(tree.path(), options(Theme::Dark, false, "replay two"));
+    app.update(Event::Key(Key::Left));
+    let screen = text(&draw(&mut app, 50, 14));
+    assert!(screen.contains("Overview"), "{screen}");
+    assert!(screen.contains("charts need"), "{screen}");
+}
