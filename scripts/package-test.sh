@@ -15,7 +15,7 @@ cd "$root"
 # forgotten first, or a change since the last run would be verified against the old ones.
 export CARGO_TARGET_DIR="$root/target/package-build"
 rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/voltaic*
-cargo package --workspace --locked
+cargo package --workspace --locked --allow-dirty
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 crates=(voltaic-core voltaic voltaic-top voltaic-cli)
 
