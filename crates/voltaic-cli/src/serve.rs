@@ -12,7 +12,7 @@
 //! same; see `metrics.rs`).
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -26,6 +26,8 @@ use crate::metrics::{self, Flavor};
 pub const MAX_CONNECTIONS: usize = 8;
 /// The largest request head read (request line and headers); a scrape's is a few hundred bytes.
 pub const MAX_REQUEST: usize = 8 * 1024;
+/// What is read and dropped after refusing an oversized request, so that the client sees the answer.
+const DRAIN_LIMIT: u64 = 64 * 1024;
 /// How long a client may take to send its request or to take the answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -43,7 +45,9 @@ pub fn run(listener: &TcpListener, scrape: &Arc<Scrape>) -> Result<()> {
         let Ok(stream) = stream else { continue };
         if active.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
             active.fetch_sub(1, Ordering::AcqRel);
-            let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+            // A few bytes that the socket buffer takes at once; the short timeout keeps a client that
+            // does not read from holding up the accept loop even so.
+            let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
             let _ = respond(
                 &stream,
                 "503 Service Unavailable",
@@ -158,13 +162,19 @@ fn handle(stream: &TcpStream, scrape: &Scrape) -> io::Result<()> {
     let request = match read_head(&mut reader)? {
         Ok(r) => r,
         Err(BadRequest::TooLarge) => {
-            return respond(
+            respond(
                 stream,
                 "431 Request Header Fields Too Large",
                 "text/plain; charset=utf-8",
                 b"request too large\n",
                 &[],
-            );
+            )?;
+            // Closing with unread input would reset the connection and could lose the answer: stop
+            // sending, then take (a bounded amount of) what the client is still sending.
+            stream.shutdown(Shutdown::Write)?;
+            stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+            let _ = io::copy(&mut reader.take(DRAIN_LIMIT), &mut io::sink());
+            return Ok(());
         }
         Err(BadRequest::Malformed) => {
             return respond(

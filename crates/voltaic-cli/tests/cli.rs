@@ -504,3 +504,74 @@ fn model_serde_is_the_json_document() {
         assert_eq!(serde_json::to_value(&back).unwrap(), from_model, "{tree}");
     }
 }
+
+/// `voltaic serve` on a port the kernel picks: a scrape, a refused POST, another path, a client that
+/// sends nothing (which must not hold up the next scrape), and an oversized request.
+#[test]
+fn serve_answers_get_metrics_only() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    let tree = sample("thinkpad-ac");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--replay"])
+        .arg(&tree)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("voltaic: serving http://")
+        .and_then(|l| l.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let request = |text: &[u8]| -> String {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(text).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let _silent = TcpStream::connect(&addr).unwrap();
+    let ok = request(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+    assert!(
+        ok.contains("Content-Type: text/plain; version=0.0.4"),
+        "{ok}"
+    );
+    assert!(
+        ok.contains("\nvoltaic_battery_charge_ratio{id=\"BAT0\""),
+        "{ok}"
+    );
+    assert!(!ok.contains("# EOF"));
+    let om = request(
+        b"GET /metrics HTTP/1.1\r\nAccept: application/openmetrics-text;version=1.0.0\r\n\r\n",
+    );
+    assert!(om.contains("Content-Type: application/openmetrics-text") && om.ends_with("# EOF\n"));
+    let post = request(b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert!(
+        post.starts_with("HTTP/1.1 405 ") && post.contains("Allow: GET"),
+        "{post}"
+    );
+    assert!(request(b"GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
+    let huge = format!(
+        "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(16 * 1024)
+    );
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // The server may close before taking it all; what it answered before closing is what counts.
+    let _ = s.write_all(huge.as_bytes());
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

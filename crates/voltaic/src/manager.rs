@@ -75,7 +75,9 @@ impl Manager {
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] when `path` does not exist, [`ErrorKind::InvalidRecording`] (naming the
-    /// line) when a file is not a recording.
+    /// line) when a file is not a recording or when a directory has entries and none of them is a power
+    /// supply (an empty directory is a machine without any), [`ErrorKind::Unsupported`] for a file when
+    /// the `replay` feature is off.
     pub fn replay(path: impl AsRef<Path>) -> Result<Manager> {
         let path = path.as_ref();
         let meta = fs::metadata(path).map_err(|e| Error::io("opening the recording", path, e))?;
