@@ -10,11 +10,16 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# A target directory of its own. Cargo takes a registry crate's build as fresh by name and version
-# alone, and the packaging build gets the workspace's crates from a temporary registry: their builds are
-# forgotten first, or a change since the last run would be verified against the old ones.
-export CARGO_TARGET_DIR="$root/target/package-build"
+# The workspace's target directory, so that the dependencies built by `cargo test --workspace` are reused
+# (a directory of its own costs a cold build of them all: 8.5 min here against ~2 min). Cargo takes a
+# registry crate's build as fresh by name and version alone, and the packaging build gets the workspace's
+# crates from a temporary registry: their builds are forgotten first, or a change since the last run would
+# be verified against the old ones. (That also rebuilds the workspace's own crates next time.) For the same
+# reason cargo does not unpack a registry crate again once it has: the copies it unpacked from earlier
+# runs' temporary registries (under CARGO_HOME, in directories named after no registry, `-<hash>`) go too.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/voltaic*
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/voltaic-*
 cargo package --workspace --locked --allow-dirty
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 crates=(voltaic-core voltaic voltaic-top voltaic-cli)
