@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// to let other machines scrape.
     #[arg(long, value_name = "ADDR:PORT", default_value = serve::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// It serves metrics: the output flags are hidden here and refused.
+    #[command(flatten)]
+    pub not_here: NotForTop,
 }
 
 #[derive(Args)]
@@ -46,8 +49,8 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Flags of the other commands that `voltaic top` does not take: hidden from `voltaic top --help` (a
-/// subcommand's own argument shadows the global one) and a usage error when given.
+/// Output flags of the other commands that `voltaic top` and `voltaic serve` do not take: hidden from
+/// their `--help` (a subcommand's own argument shadows the global one) and a usage error when given.
 #[derive(Args)]
 pub struct NotForTop {
     #[arg(long = "json", id = "json", hide = true)]

@@ -201,10 +201,17 @@ fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Completions(args)) => return emit(&extra::completions::<Cli>(args.shell)),
         Some(Command::Man) => return emit(&extra::man_page::<Cli>()?),
-        Some(Command::Record | Command::Serve(_)) if extra::format(&cli.output).is_some() => {
+        Some(Command::Record) if extra::format(&cli.output).is_some() => {
             extra::usage_error::<Cli>(
                 "--json and --format do not apply here: `voltaic record` writes the text form that \
-                 --replay reads, `voltaic serve` serves metrics",
+                 --replay reads",
+            );
+        }
+        Some(Command::Serve(args))
+            if args.not_here.any() || extra::format(&cli.output).is_some() =>
+        {
+            extra::usage_error::<Cli>(
+                "--json, --format and -v do not apply to `voltaic serve`: it serves metrics",
             );
         }
         Some(Command::Top(args))

@@ -555,6 +555,13 @@ fn serve_answers_get_metrics_only() {
         b"GET /metrics HTTP/1.1\r\nAccept: application/openmetrics-text;version=1.0.0\r\n\r\n",
     );
     assert!(om.contains("Content-Type: application/openmetrics-text") && om.ends_with("# EOF\n"));
+    let help = stdout(&voltaic(&["serve", "--help"]));
+    assert!(help.contains("--listen") && !help.contains("--json") && !help.contains("--verbose"));
+    for flag in ["--json", "-v", "--format=openmetrics"] {
+        let out = voltaic(&["serve", flag]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply to `voltaic serve`"));
+    }
     let post = request(b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     assert!(
         post.starts_with("HTTP/1.1 405 ") && post.contains("Allow: GET"),
