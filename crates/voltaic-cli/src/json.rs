@@ -73,9 +73,10 @@ pub struct SkippedView<'a> {
     reason: &'a str,
 }
 
-/// Rounds to 4 decimals: finer digits are below any gauge's resolution and only add noise.
+/// Rounds to 4 decimals, as the model's serde form does (the same function): finer digits are below
+/// any gauge's resolution and only add noise.
 fn round(v: Option<f64>) -> Option<f64> {
-    v.map(|x| (x * 10_000.0).round() / 10_000.0)
+    v.map(voltaic::core::serde_impl::round)
 }
 
 impl<'a> BatteryView<'a> {

@@ -3,7 +3,10 @@
 //! Exit codes: 0 success (also when the machine has no battery), 1 error, 2 usage error. A closed
 //! standard output (`voltaic | head -1`) ends the program quietly with 0.
 
+mod extra;
 mod json;
+mod metrics;
+mod serve;
 mod text;
 
 use std::fmt::Write as _;
@@ -15,15 +18,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use voltaic::{Kind, Manager, Snapshot};
+use voltaic::{Manager, Snapshot};
 
 #[derive(Parser)]
 #[command(
     name = "voltaic",
     version,
-    about = "Battery state, health and power sources, as text or JSON",
+    about = "Battery state, health and power sources, as text, JSON or metrics",
     after_help = "Exit codes: 0 ok (also when there is no battery), 1 error, 2 usage.\n\
-                  Colour only on a terminal; never with NO_COLOR set.\n\
+                  Colour only on a terminal and without NO_COLOR, unless --color always.\n\
                   Values marked * were worked out by voltaic rather than reported by the device."
 )]
 struct Cli {
@@ -38,7 +41,9 @@ struct Cli {
 #[derive(Args, Clone)]
 struct SourceArgs {
     /// Read a recording instead of this machine: a directory laid out like /sys/class/power_supply, a
-    /// `voltaic record` file, or Linux uevent text.
+    /// `voltaic record` file, Linux uevent text, macOS `ioreg -a` plist or `ioreg` text, Windows
+    /// BatteryQuery dumps, `Win32_Battery` listings or `powercfg /batteryreport /xml`, FreeBSD
+    /// `acpiconf -i`, OpenBSD `sysctl hw.sensors` / `apm`, NetBSD `envstat` or `envstat -x` output.
     #[arg(long, value_name = "PATH", global = true)]
     replay: Option<PathBuf>,
     /// Include peripheral batteries (mice, keyboards, game pads, headsets).
@@ -48,9 +53,12 @@ struct SourceArgs {
 
 #[derive(Args, Clone)]
 struct OutputArgs {
-    /// Print one JSON document (schema: voltaic.schema.json) instead of text.
-    #[arg(long, global = true)]
+    /// Print one JSON document (schema: voltaic.schema.json) instead of text; `--format json`.
+    #[arg(long, global = true, conflicts_with = "format")]
     json: bool,
+    /// Output format: text, json, or openmetrics (Prometheus / node_exporter textfile collector).
+    #[arg(long, value_enum, global = true)]
+    format: Option<extra::Format>,
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     color: ColorChoice,
@@ -63,7 +71,7 @@ struct OutputArgs {
 enum ColorChoice {
     /// Colour when standard output is a terminal and NO_COLOR is not set.
     Auto,
-    /// Always colour (still not with NO_COLOR set).
+    /// Always colour (also with NO_COLOR set: an explicit flag wins, as no-color.org says).
     Always,
     /// Never colour.
     Never,
@@ -74,12 +82,20 @@ enum Command {
     /// Show the batteries and power sources (the default).
     Show,
     /// Print every device's raw record, as the OS gave it, for a bug report; `--replay` reads it back.
+    /// The record is its own text form (so that `--replay` reads it); --json does not apply.
     Record,
     /// Print the report again whenever a value changes.
     Watch(WatchArgs),
     /// Watch the batteries in a terminal viewer: a tab per battery, charge gauge, charts over time,
     /// details. Keys: ←/→ switch battery, + / - interval, p pause, u units, ? help, q quit.
     Top(TopArgs),
+    /// Serve the metrics over HTTP for Prometheus: GET /metrics, read afresh at every scrape.
+    Serve(extra::ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions(extra::CompletionsArgs),
+    /// Print the manual page (roff) to standard output.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Args)]
@@ -94,6 +110,8 @@ struct TopArgs {
     /// NO_COLOR or `--color never` draws without colour.
     #[arg(long, value_enum, default_value_t = ThemeArg::Auto)]
     theme: ThemeArg,
+    #[command(flatten)]
+    not_for_top: extra::NotForTop,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -180,12 +198,39 @@ fn manager(source: &SourceArgs) -> Result<Manager> {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    match &cli.command {
+        Some(Command::Completions(args)) => return emit(&extra::completions::<Cli>(args.shell)),
+        Some(Command::Man) => return emit(&extra::man_page::<Cli>()?),
+        Some(Command::Record) if extra::format(&cli.output).is_some() => {
+            extra::usage_error::<Cli>(
+                "--json and --format do not apply here: `voltaic record` writes the text form that \
+                 --replay reads",
+            );
+        }
+        Some(Command::Serve(args))
+            if args.not_here.any() || extra::format(&cli.output).is_some() =>
+        {
+            extra::usage_error::<Cli>(
+                "--json, --format and -v do not apply to `voltaic serve`: it serves metrics",
+            );
+        }
+        Some(Command::Top(args))
+            if args.not_for_top.any() || cli.output.json || cli.output.format.is_some() =>
+        {
+            extra::usage_error::<Cli>(
+                "--json, --format and -v do not apply to `voltaic top` (try `voltaic watch --json`)",
+            );
+        }
+        _ => {}
+    }
     let manager = manager(&cli.source)?;
     match &cli.command {
         None | Some(Command::Show) => {
             let (snapshot, hidden) = read(&manager, cli.source.all)?;
             emit(&render(&snapshot, hidden, &cli.output, false))
         }
+        Some(Command::Serve(args)) => extra::serve(manager, cli.source.all, args),
+        Some(Command::Completions(_) | Command::Man) => Ok(()),
         Some(Command::Record) => {
             let (devices, unreadable) = manager.raw().context("cannot read the devices")?;
             let mut out = format!(
@@ -212,13 +257,11 @@ fn run(cli: &Cli) -> Result<()> {
 
 /// Runs the terminal viewer.
 fn top(manager: Manager, cli: &Cli, args: &TopArgs) -> Result<()> {
-    if cli.output.json {
-        anyhow::bail!(
-            "`voltaic top` draws in the terminal; --json does not apply (try `voltaic watch --json`)"
-        );
-    }
-    let no_color = matches!(cli.output.color, ColorChoice::Never)
-        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let no_color = match cli.output.color {
+        ColorChoice::Never => true,
+        ColorChoice::Always => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    };
     let theme = match args.theme {
         _ if no_color => voltaic_top::Theme::Mono,
         ThemeArg::Auto => voltaic_top::Theme::from_env(),
@@ -247,14 +290,17 @@ fn read(manager: &Manager, all: bool) -> Result<(Snapshot, usize)> {
     let mut snapshot = manager.snapshot().context("cannot read the batteries")?;
     let before = snapshot.batteries.len();
     if !all {
-        snapshot.batteries.retain(|b| b.kind == Kind::System);
+        extra::hide_peripherals(&mut snapshot);
     }
     let hidden = before - snapshot.batteries.len();
     Ok((snapshot, hidden))
 }
 
 fn render(snapshot: &Snapshot, hidden: usize, output: &OutputArgs, compact: bool) -> String {
-    if output.json {
+    if extra::format(output) == Some(extra::Format::Openmetrics) {
+        return metrics::render(snapshot, metrics::Flavor::OpenMetrics);
+    }
+    if extra::format(output) == Some(extra::Format::Json) {
         let doc = json::Document {
             schema_version: json::SCHEMA_VERSION,
             batteries: snapshot
@@ -296,12 +342,13 @@ fn render(snapshot: &Snapshot, hidden: usize, output: &OutputArgs, compact: bool
 }
 
 fn use_color(choice: ColorChoice) -> bool {
-    // https://no-color.org: any non-empty NO_COLOR disables colour.
+    // https://no-color.org: any non-empty NO_COLOR disables colour by default; an explicit
+    // `--color always` still colours ("user-level configuration ... should override NO_COLOR").
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     match choice {
         ColorChoice::Never => false,
-        _ if no_color => false,
         ColorChoice::Always => true,
+        ColorChoice::Auto if no_color => false,
         ColorChoice::Auto => {
             io::stdout().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
         }
@@ -324,7 +371,8 @@ fn watch(manager: &Manager, cli: &Cli, args: &WatchArgs) -> Result<()> {
         let (snapshot, hidden) = read(manager, cli.source.all)?;
         let rendered = render(&snapshot, hidden, &cli.output, true);
         if last.as_deref() != Some(rendered.as_str()) {
-            if last.is_some() && !cli.output.json {
+            if last.is_some() && extra::format(&cli.output).is_none_or(|f| f == extra::Format::Text)
+            {
                 emit("\n")?;
             }
             emit(&rendered)?;

@@ -7,12 +7,14 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The test data: `tests/samples` (a link to the workspace's `samples/`, stored in the package) and a
+/// fixture linked from voltaic-core's, so that the packaged crate's tests run on their own.
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
 fn sample(name: &str) -> PathBuf {
-    repo().join("samples").join(name)
+    data().join("samples").join(name)
 }
 
 fn voltaic(args: &[&str]) -> Output {
@@ -88,7 +90,7 @@ fn every_sample_tree_gives_schema_valid_json_with_the_fixed_keys() {
         "serial",
         "technology",
     ];
-    for entry in std::fs::read_dir(repo().join("samples")).expect("samples") {
+    for entry in std::fs::read_dir(data().join("samples")).expect("samples") {
         let path = entry.expect("entry").path();
         let doc = json(&["--replay", path.to_str().expect("path"), "--json", "--all"]);
         for b in doc["batteries"].as_array().expect("array") {
@@ -193,7 +195,7 @@ fn record_then_replay_gives_the_same_json() {
 
 #[test]
 fn pasted_uevent_text_replays() {
-    let fixture = repo().join("crates/voltaic-core/tests/fixtures/linux/linux-dell-xps15-9560-ac-bat0-not-charging.uevent");
+    let fixture = data().join("linux-dell-xps15-9560-ac-bat0-not-charging.uevent");
     let doc = json(&["--replay", fixture.to_str().unwrap(), "--json"]);
     assert_eq!(battery(&doc, "BAT0")["state"], "not_charging");
 }
@@ -236,12 +238,149 @@ fn color_follows_flag_and_no_color() {
     let tree = sample("dell-charge-limit");
     let out = voltaic(&["--replay", tree.to_str().unwrap(), "--color", "always"]);
     assert!(stdout(&out).contains("\x1b["));
-    let out = Command::new(env!("CARGO_BIN_EXE_voltaic"))
-        .args(["--replay", tree.to_str().unwrap(), "--color", "always"])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(!stdout(&out).contains('\x1b'));
+    let with_no_color = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_voltaic"))
+            .args(["--replay", tree.to_str().unwrap()])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    // https://no-color.org: an explicit flag wins over NO_COLOR; NO_COLOR wins over `auto`.
+    assert!(stdout(&with_no_color(&["--color", "always"])).contains("\x1b["));
+    assert!(!stdout(&with_no_color(&["--color", "auto"])).contains('\x1b'));
+    assert!(!stdout(&with_no_color(&["--color", "never"])).contains('\x1b'));
+}
+
+#[test]
+fn a_directory_without_power_supplies_is_an_error_an_empty_one_is_no_battery() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = voltaic(&["--replay", dir.path().to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "No battery found.\n");
+    std::fs::write(dir.path().join("notes.txt"), "not a battery").unwrap();
+    let out = voltaic(&["--replay", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(dir.path().to_str().unwrap()) && err.contains("not a power_supply directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_error_cause_is_printed_once() {
+    let out = voltaic(&["--replay", "/nonexistent/voltaic-test"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The OS's words for ENOENT, whatever the language: the part anyhow's chain adds last.
+    let cause = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(err.matches(cause.as_str()).count(), 1, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn verbose_lists_the_hidden_peripherals() {
+    let tree = sample("logitech-mouse");
+    let out = voltaic(&["--replay", tree.to_str().unwrap(), "-v"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "skipped hidpp_battery_5: peripheral battery (Wireless Mouse M560): --all shows it"
+        ),
+        "{text}"
+    );
+    let out = voltaic(&["--replay", tree.to_str().unwrap(), "-v", "--all"]);
+    assert!(!stdout(&out).contains("skipped hidpp_battery_5"));
+}
+
+#[test]
+fn record_refuses_json_and_help_names_every_replay_form() {
+    let tree = sample("thinkpad-ac");
+    for args in [["record", "--json"], ["record", "--format=json"]] {
+        let out = voltaic(&[&["--replay", tree.to_str().unwrap()], &args[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("`voltaic record` writes"));
+    }
+    let help = stdout(&voltaic(&["--help"]));
+    for form in [
+        "power_supply",
+        "voltaic record",
+        "uevent",
+        "ioreg -a",
+        "ioreg` text",
+        "BatteryQuery",
+        "Win32_Battery",
+        "batteryreport",
+        "acpiconf",
+        "hw.sensors",
+        "apm",
+        "envstat",
+    ] {
+        assert!(help.contains(form), "{form} missing from\n{help}");
+    }
+}
+
+#[test]
+fn version_completions_and_manual() {
+    let version = stdout(&voltaic(&["--version"]));
+    assert_eq!(version, format!("voltaic {}\n", env!("CARGO_PKG_VERSION")));
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = voltaic(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(stdout(&out).contains("--replay"), "{shell}");
+    }
+    assert_eq!(voltaic(&["completions", "tcsh"]).status.code(), Some(2));
+    let man = stdout(&voltaic(&["man"]));
+    assert!(
+        man.starts_with(".ie") && man.contains(".TH voltaic 1"),
+        "{man}"
+    );
+    assert!(man.contains("completions") && man.contains("serve"));
+}
+
+#[test]
+fn openmetrics_format_of_a_sample() {
+    let tree = sample("thinkpad-ac");
+    let out = voltaic(&[
+        "--replay",
+        tree.to_str().unwrap(),
+        "--format",
+        "openmetrics",
+    ]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let labels = r#"id="BAT0",kind="system",vendor="SMP",model="42T4977",serial="973""#;
+    for line in [
+        format!("voltaic_battery_charge_ratio{{{labels}}} 0.32"),
+        format!("voltaic_battery_state{{{labels},state=\"not_charging\"}} 1"),
+        r#"voltaic_power_source_online{id="AC",kind="mains"} 1"#.to_owned(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line} missing from\n{text}"
+        );
+    }
+    assert!(text.ends_with("# EOF\n"));
+    assert_eq!(
+        voltaic(&["--json", "--format", "text"]).status.code(),
+        Some(2),
+        "--json is --format json"
+    );
+    // Peripherals only when asked.
+    let mouse = sample("logitech-mouse");
+    let hidden = stdout(&voltaic(&[
+        "--replay",
+        mouse.to_str().unwrap(),
+        "--format=openmetrics",
+    ]));
+    assert!(!hidden.contains("hidpp_battery_5"));
+    let shown = stdout(&voltaic(&[
+        "--replay",
+        mouse.to_str().unwrap(),
+        "--format=openmetrics",
+        "--all",
+    ]));
+    assert!(shown.contains(r#"voltaic_battery_level{id="hidpp_battery_5",kind="peripheral""#));
 }
 
 #[test]
@@ -304,9 +443,28 @@ fn top_needs_a_terminal_and_checks_its_flags() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("standard output is not one"), "{err}");
-    let out = voltaic(&["--replay", tree, "top", "--json"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--json does not apply"));
+    for flag in ["--json", "-v", "--verbose", "--format=json"] {
+        let out = voltaic(&["--replay", tree, "top", flag]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply to `voltaic top`"));
+    }
+    let out = voltaic(&["--json", "--replay", tree, "top"]);
+    assert_eq!(out.status.code(), Some(2));
+    // `top --help` names only what top takes.
+    let help = stdout(&voltaic(&["top", "--help"]));
+    for taken in [
+        "--interval",
+        "--units",
+        "--theme",
+        "--replay",
+        "--all",
+        "--color",
+    ] {
+        assert!(help.contains(taken), "{taken} missing from\n{help}");
+    }
+    for ignored in ["--json", "--format", "--verbose"] {
+        assert!(!help.contains(ignored), "{ignored} in\n{help}");
+    }
     for bad in [
         ["--interval", "0.1"],
         ["--interval", "61"],
@@ -329,4 +487,98 @@ fn schema_rejects_a_wrong_document() {
     ]);
     doc["batteries"][0]["percentage"] = Value::from("94 %");
     validate(&doc);
+}
+
+/// The library's serde form of a snapshot is the `--json` document, and reads back into the model.
+#[test]
+fn model_serde_is_the_json_document() {
+    for entry in std::fs::read_dir(data().join("samples")).unwrap() {
+        let tree = entry.unwrap().path();
+        let tree = tree.to_str().unwrap();
+        let from_cli = json(&["--replay", tree, "--json", "--all"]);
+        let snapshot = voltaic::Manager::replay(tree).unwrap().snapshot().unwrap();
+        let from_model = serde_json::to_value(&snapshot).unwrap();
+        validate(&from_model);
+        assert_eq!(from_model, from_cli, "{tree}");
+        let back: voltaic::Snapshot = serde_json::from_value(from_cli).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), from_model, "{tree}");
+    }
+}
+
+/// `voltaic serve` on a port the kernel picks: a scrape, a refused POST, another path, a client that
+/// sends nothing (which must not hold up the next scrape), and an oversized request.
+#[test]
+fn serve_answers_get_metrics_only() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    let tree = sample("thinkpad-ac");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--replay"])
+        .arg(&tree)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("voltaic: serving http://")
+        .and_then(|l| l.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let request = |text: &[u8]| -> String {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(text).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let _silent = TcpStream::connect(&addr).unwrap();
+    let ok = request(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+    assert!(
+        ok.contains("Content-Type: text/plain; version=0.0.4"),
+        "{ok}"
+    );
+    assert!(
+        ok.contains("\nvoltaic_battery_charge_ratio{id=\"BAT0\""),
+        "{ok}"
+    );
+    assert!(!ok.contains("# EOF"));
+    let om = request(
+        b"GET /metrics HTTP/1.1\r\nAccept: application/openmetrics-text;version=1.0.0\r\n\r\n",
+    );
+    assert!(om.contains("Content-Type: application/openmetrics-text") && om.ends_with("# EOF\n"));
+    let help = stdout(&voltaic(&["serve", "--help"]));
+    assert!(help.contains("--listen") && !help.contains("--json") && !help.contains("--verbose"));
+    for flag in ["--json", "-v", "--format=openmetrics"] {
+        let out = voltaic(&["serve", flag]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("do not apply to `voltaic serve`"));
+    }
+    let post = request(b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert!(
+        post.starts_with("HTTP/1.1 405 ") && post.contains("Allow: GET"),
+        "{post}"
+    );
+    assert!(request(b"GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
+    let huge = format!(
+        "GET /metrics HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(16 * 1024)
+    );
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    // The server may close before taking it all; what it answered before closing is what counts.
+    let _ = s.write_all(huge.as_bytes());
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

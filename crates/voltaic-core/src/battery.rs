@@ -11,7 +11,7 @@ use crate::derived::Derived;
 /// Numbers are plain SI values with the unit in the field name; none is ever NaN or infinite, and 0 never
 /// stands in for "unknown". Values that voltaic computed rather than read are listed in [`Battery::derived`].
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Battery {
     /// The OS's name for the device (`BAT0`, `hidpp_battery_5`, `AppleSmartBattery`, a Windows device path, `acpibat0`).
@@ -25,30 +25,47 @@ pub struct Battery {
     /// Why the battery is [`State::NotCharging`] or why the state was inferred, when known.
     pub state_reason: Option<String>,
     /// State of charge, 0–100 %.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub percentage: Option<f64>,
     /// A coarse charge level, for devices that give no number (many peripherals).
     pub level: Option<Level>,
     /// Energy now, in watt-hours.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub energy_wh: Option<f64>,
     /// Energy when last full, in watt-hours.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub energy_full_wh: Option<f64>,
     /// Design energy, in watt-hours.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub energy_full_design_wh: Option<f64>,
     /// Magnitude of the charge or discharge rate, in watts (≥ 0; the direction is [`Battery::state`]).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub power_w: Option<f64>,
     /// Terminal voltage now, in volts.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub voltage_v: Option<f64>,
     /// Magnitude of the current, in amperes (≥ 0; the direction is [`Battery::state`]).
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub current_a: Option<f64>,
     /// Full ÷ design, in percent. Not clamped: a new pack really can hold more than its design energy.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub health_percent: Option<f64>,
     /// Time until empty at the present rate; only while discharging.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "time_to_empty_s", with = "crate::serde_impl::seconds")
+    )]
     pub time_to_empty: Option<Duration>,
     /// Time until full at the present rate; only while charging.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "time_to_full_s", with = "crate::serde_impl::seconds")
+    )]
     pub time_to_full: Option<Duration>,
     /// Charge cycles counted by the pack (a reported 0 means "not counted" on most systems and is `None`).
     pub cycle_count: Option<u32>,
     /// Pack temperature, in degrees Celsius.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub temperature_c: Option<f64>,
     /// Maker of the pack.
     pub vendor: Option<String>,
@@ -57,6 +74,7 @@ pub struct Battery {
     /// Serial number of the pack.
     pub serial: Option<String>,
     /// Cell chemistry.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::technology"))]
     pub technology: Technology,
     /// When the pack was made.
     pub manufacture_date: Option<Date>,
@@ -124,7 +142,7 @@ impl Battery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
 #[non_exhaustive]
@@ -150,7 +168,7 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
 #[non_exhaustive]
@@ -197,7 +215,7 @@ impl fmt::Display for State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
 #[non_exhaustive]
@@ -232,7 +250,7 @@ impl Level {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
 #[non_exhaustive]
@@ -311,7 +329,7 @@ impl Technology {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
 #[non_exhaustive]

@@ -39,6 +39,7 @@ impl Decoded {
 
 /// A device that was read but is not shown, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Skipped {
     /// The OS's name for the device.

@@ -19,14 +19,28 @@
 //! assert_eq!(battery.health_percent.map(f64::round), Some(34.0));
 //! # Ok::<(), voltaic_core::record::ParseError>(())
 //! ```
+//!
+//! # Features
+//!
+//! - `replay` (default): the [`replay`] module, reading recordings in every form voltaic knows (its record
+//!   form, Linux uevent text, `ioreg` plists and text, Windows, FreeBSD, OpenBSD and NetBSD captures).
+//!   The ioreg plist reader brings in the `plist` crate (with `time` and `quick-xml`); without the feature
+//!   neither is compiled.
+//! - `serde`: `Serialize` and `Deserialize` for the model.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` (Cargo.toml): items behind a feature get a badge saying so.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod battery;
 pub mod decode;
 pub mod derived;
+pub mod names;
 pub mod record;
+#[cfg(feature = "replay")]
 pub mod replay;
+#[cfg(feature = "serde")]
+pub mod serde_impl;
 pub mod source;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};

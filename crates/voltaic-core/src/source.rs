@@ -4,7 +4,7 @@ use crate::derived::Derived;
 
 /// One external power source at one moment.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct PowerSource {
     /// The OS's name for the source (`AC`, `ADP1`, `ucsi-source-psy-USBC000:001`, `AdapterDetails`).
@@ -16,16 +16,22 @@ pub struct PowerSource {
     /// The active USB port type, e.g. `PD` or `C` (Linux `usb_type`, the bracketed entry).
     pub usb_type: Option<String>,
     /// Voltage now (for USB-PD: the negotiated contract), in volts.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub voltage_v: Option<f64>,
     /// Current now (for USB-PD: the negotiated contract), in amperes.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub current_a: Option<f64>,
     /// Power now (for USB-PD: the contract, volts × amperes), in watts.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub power_w: Option<f64>,
     /// The highest voltage the source offers, in volts.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub voltage_max_v: Option<f64>,
     /// The highest current the source offers, in amperes.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub current_max_a: Option<f64>,
     /// The rated or limiting power of the source, in watts.
+    #[cfg_attr(feature = "serde", serde(with = "crate::serde_impl::rounded"))]
     pub power_max_w: Option<f64>,
     /// The adapter's name or model, where the OS gives one.
     pub name: Option<String>,
@@ -64,7 +70,7 @@ impl PowerSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize),
+    derive(serde::Serialize, serde::Deserialize),
     serde(rename_all = "snake_case")
 )]
 #[non_exhaustive]

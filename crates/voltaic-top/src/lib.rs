@@ -14,7 +14,7 @@
 //! use ratatui::{Terminal, backend::TestBackend};
 //! use voltaic_top::{App, Event, Key, Options, Sample};
 //!
-//! # let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/chromebook");
+//! # let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/chromebook");
 //! let manager = voltaic::Manager::replay(tree)?;
 //! let mut app = App::new(Options::default());
 //! app.update(Event::Sample(Sample {

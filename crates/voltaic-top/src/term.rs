@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn sampler_obeys_pause_interval_and_stop() {
-        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/chromebook");
+        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/chromebook");
         let manager = Manager::replay(tree).expect("sample tree");
         let (events, inbox) = mpsc::channel();
         let (control, sampler_inbox) = mpsc::channel();

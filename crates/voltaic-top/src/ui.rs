@@ -20,6 +20,10 @@ use crate::units::{self, Units};
 /// The smallest terminal the viewer draws into; below it a message asks for more room.
 pub const MIN_SIZE: (u16, u16) = (50, 14);
 
+/// A chart needs this many rows (its title and three rows of plot) to show anything; a chart area
+/// with fewer rows per chart says so instead of drawing empty titles.
+const MIN_CHART_ROWS: u16 = 4;
+
 /// Charts span at least this many seconds, so that a young history grows from the right.
 const MIN_WINDOW_S: f64 = 60.0;
 
@@ -313,6 +317,10 @@ fn render_battery(app: &App, palette: &Palette, frame: &mut Frame, area: Rect, i
     ])
     .areas(area);
     render_gauge(b, units, palette, frame, gauge);
+    if too_small_for_charts(frame, charts, 2) {
+        render_details(b, app.power_sources(), units, frame, details);
+        return;
+    }
     let empty = VecDeque::new();
     let history = app.history(&b.id).unwrap_or(&empty);
     let offset = app.last_sample().map_or(0, |(_, o)| o);
@@ -380,6 +388,28 @@ fn render_battery(app: &App, palette: &Palette, frame: &mut Frame, area: Rect, i
         },
     );
     render_details(b, app.power_sources(), units, frame, details);
+}
+
+/// When `area` has fewer than [`MIN_CHART_ROWS`] rows for each of its `rows` rows of charts, says so in
+/// it (when there is a row to say it in) and returns true: the caller draws no chart.
+fn too_small_for_charts(frame: &mut Frame, area: Rect, rows: u16) -> bool {
+    let need = MIN_CHART_ROWS * rows;
+    if area.height >= need {
+        return false;
+    }
+    if area.height > 0 {
+        let text = format!(
+            "charts need {} more rows: enlarge the terminal",
+            need - area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .alignment(Alignment::Center)
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+    }
+    true
 }
 
 /// The state word, with the derived mark.
@@ -1076,7 +1106,9 @@ fn render_overview(app: &App, palette: &Palette, frame: &mut Frame, area: Rect) 
     .areas(area);
     render_combined_gauge(batteries, app.units(), palette, frame, gauge);
     render_battery_table(batteries, app.units(), palette, frame, table);
-    render_overview_charts(app, palette, frame, charts);
+    if !too_small_for_charts(frame, charts, 1) {
+        render_overview_charts(app, palette, frame, charts);
+    }
 
     let mut lines = vec![Line::styled(
         "Power sources",

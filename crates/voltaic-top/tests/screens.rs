@@ -22,18 +22,18 @@ const START: u64 = 1_707_048_000;
 /// Both sizes every screen is drawn at.
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The test data: `tests/samples` and `tests/linux-fixtures` are links to the workspace's `samples/` and
+/// voltaic-core's Linux fixtures, stored in the package so that its tests run on their own.
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
 }
 
 fn sample_tree(name: &str) -> PathBuf {
-    repo().join("samples").join(name)
+    data().join("samples").join(name)
 }
 
 fn fixture(name: &str) -> PathBuf {
-    repo()
-        .join("crates/voltaic-core/tests/fixtures/linux")
-        .join(name)
+    data().join("linux-fixtures").join(name)
 }
 
 /// Copies a fixture's uevent lines (without its `#` provenance header) into `dir/<name>/uevent`.
@@ -433,4 +433,32 @@ fn a_long_history_stays_bounded_and_draws() {
         screen.contains("12:01:40") && screen.contains("12:11:39"),
         "{screen}"
     );
+}
+
+/// At the smallest size the viewer draws (and just above), a chart area too small for charts says so
+/// instead of drawing chart titles over nothing.
+#[test]
+fn too_small_for_charts_says_so() {
+    let mut app = app_for(
+        &sample_tree("chromebook"),
+        options(Theme::Dark, false, "replay samples/chromebook"),
+    );
+    for (width, height) in [(50, 14), (60, 18), (80, 20)] {
+        let screen = text(&draw(&mut app, width, height));
+        assert!(screen.contains("charts need"), "{width}×{height}\n{screen}");
+        assert!(!screen.contains("Charge %"), "{width}×{height}\n{screen}");
+        assert!(screen.contains("L17M3PB0"), "{width}×{height}\n{screen}");
+    }
+    let screen = text(&draw(&mut app, 80, 24));
+    assert!(
+        screen.contains("Charge %") && !screen.contains("charts need"),
+        "{screen}"
+    );
+
+    let tree = two_battery_tree();
+    let mut app = app_for(tree.path(), options(Theme::Dark, false, "replay two"));
+    app.update(Event::Key(Key::Left));
+    let screen = text(&draw(&mut app, 50, 14));
+    assert!(screen.contains("Overview"), "{screen}");
+    assert!(screen.contains("charts need"), "{screen}");
 }

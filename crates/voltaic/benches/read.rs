@@ -37,7 +37,7 @@ fn micros(d: Duration) -> f64 {
 }
 
 fn main() {
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     for name in ["thinkpad-ac", "dell-charge-limit", "chromebook"] {
         let tree = samples.join(name);
         let Ok(manager) = voltaic::Manager::replay(&tree) else {

@@ -23,6 +23,10 @@ pub enum ErrorKind {
 
 /// An error from the `voltaic` library: what was being done, on which path or device, and why.
 ///
+/// `Display` says what was being done and on which path; the cause (an IO error, a parse error naming the
+/// line) is [`source()`](std::error::Error::source), as the std convention has it, so that `anyhow`'s
+/// `{:#}`, `eyre` and `miette` print each cause once.
+///
 /// A value the OS did not give is never an error (it is `None` in the model); an error means voltaic
 /// could not talk to the OS at all, or a recording could not be read.
 #[derive(Debug)]
@@ -94,9 +98,6 @@ impl fmt::Display for Error {
         if let Some(path) = &self.path {
             write!(f, " ({})", path.display())?;
         }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
         Ok(())
     }
 }
@@ -124,11 +125,31 @@ mod tests {
             std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         );
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);
-        let text = e.to_string();
-        assert!(
-            text.starts_with("reading the battery (/sys/class/power_supply/BAT0/uevent): "),
-            "{text}"
+        assert_eq!(
+            e.to_string(),
+            "reading the battery (/sys/class/power_supply/BAT0/uevent)"
         );
-        assert!(std::error::Error::source(&e).is_some());
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(cause.as_deref(), Some("permission denied"));
+    }
+
+    #[test]
+    fn a_cause_is_printed_once_through_a_chain() {
+        let e = Error::io(
+            "opening the recording",
+            Path::new("/nowhere"),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        // What `anyhow`'s `{:#}` prints: each error of the source chain once, joined by ": ".
+        let mut chain = vec![e.to_string()];
+        let mut next = std::error::Error::source(&e);
+        while let Some(cause) = next {
+            chain.push(cause.to_string());
+            next = cause.source();
+        }
+        assert_eq!(
+            chain.join(": "),
+            "opening the recording (/nowhere): entity not found"
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! every value the OS did not give, never NaN, never a made-up number.
 //!
 //! ```
-//! # let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/thinkpad-ac");
+//! # let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/thinkpad-ac");
 //! // `Manager::new()` reads this machine; a recording reads the same way anywhere.
 //! let manager = voltaic::Manager::replay(tree)?;
 //! for battery in manager.batteries()? {
@@ -14,23 +14,38 @@
 //! }
 //! # Ok::<(), voltaic::Error>(())
 //! ```
+//!
+//! # Features
+//!
+//! - `replay` (default): [`Manager::replay`] of recording files in every form `voltaic record` and the
+//!   OSes' own tools write (voltaic-core's parsers and the `plist` reader). Without it a directory laid
+//!   out like `/sys/class/power_supply` still replays, and a file is an [`ErrorKind::Unsupported`] error.
+//!   `default-features = false` leaves the plist/time stack out of a program that only reads its machine.
+//! - `serde`: `Serialize` and `Deserialize` for the model ([`Battery`], [`PowerSource`], [`Snapshot`]…).
 #![deny(missing_docs)]
+// docs.rs builds with `--cfg docsrs` (Cargo.toml): items behind a feature get a badge saying so.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
 mod manager;
+#[cfg(feature = "serde")]
+mod snapshot_serde;
 mod sys;
 mod sysfs;
 
 pub use error::{Error, ErrorKind, Result};
 pub use manager::{Manager, Snapshot};
+#[cfg(feature = "serde")]
+pub use snapshot_serde::SCHEMA_VERSION;
 pub use voltaic_core::decode::Skipped;
+pub use voltaic_core::names::ParseNameError;
 pub use voltaic_core::{
     Battery, ChargeBehaviour, Date, Derived, Field, Kind, Level, PowerSource, SourceKind, State,
     Technology,
 };
 
 /// The README's examples, compiled and run as doctests so they cannot drift.
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 

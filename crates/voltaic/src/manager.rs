@@ -75,11 +75,14 @@ impl Manager {
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] when `path` does not exist, [`ErrorKind::InvalidRecording`] (naming the
-    /// line) when a file is not a recording.
+    /// line) when a file is not a recording or when a directory has entries and none of them is a power
+    /// supply (an empty directory is a machine without any), [`ErrorKind::Unsupported`] for a file when
+    /// the `replay` feature is off.
     pub fn replay(path: impl AsRef<Path>) -> Result<Manager> {
         let path = path.as_ref();
         let meta = fs::metadata(path).map_err(|e| Error::io("opening the recording", path, e))?;
         if meta.is_dir() {
+            check_power_supply_dir(path)?;
             return Ok(Manager {
                 source: Source::SysfsTree(path.to_owned()),
             });
@@ -95,11 +98,7 @@ impl Manager {
             )
             .with_path(path));
         }
-        let devices = voltaic_core::replay::parse_recording(&bytes).map_err(|e| {
-            Error::new(ErrorKind::InvalidRecording, "reading the recording")
-                .with_path(path)
-                .with_source(e)
-        })?;
+        let devices = parse_recording(&bytes).map_err(|e| e.with_path(path))?;
         Ok(Manager {
             source: Source::Recording(Arc::new(devices)),
         })
@@ -199,11 +198,69 @@ impl Manager {
     }
 }
 
+/// Directory entries looked at to tell a power_supply copy from another directory.
+const MAX_DIR_ENTRIES: usize = 4096;
+
+/// A directory given to [`Manager::replay`] must look like `/sys/class/power_supply`: empty (a machine
+/// without power supplies), or with at least one entry holding a `uevent` or `type` file (every power
+/// supply device has both; see the kernel's Documentation/ABI/testing/sysfs-class-power). A directory
+/// with entries and none of them a device (a typo, `/tmp`) is not a recording.
+fn check_power_supply_dir(path: &Path) -> Result<()> {
+    let entries = fs::read_dir(path).map_err(|e| Error::io("reading the directory", path, e))?;
+    let mut seen = 0usize;
+    for entry in entries.take(MAX_DIR_ENTRIES) {
+        let Ok(entry) = entry else { continue };
+        seen += 1;
+        let dir = entry.path();
+        if dir.join("uevent").is_file() || dir.join("type").is_file() {
+            return Ok(());
+        }
+    }
+    if seen == 0 {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidRecording,
+        "not a power_supply directory: none of its entries has a uevent or type file",
+    )
+    .with_path(path))
+}
+
+#[cfg(feature = "replay")]
+fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>> {
+    voltaic_core::replay::parse_recording(bytes).map_err(|e| {
+        Error::new(ErrorKind::InvalidRecording, "reading the recording").with_source(e)
+    })
+}
+
+/// Without the `replay` feature only directories are replayed.
+#[cfg(not(feature = "replay"))]
+fn parse_recording(_bytes: &[u8]) -> Result<Vec<RawDevice>> {
+    Err(Error::new(
+        ErrorKind::Unsupported,
+        "reading recording files needs voltaic's `replay` feature (a directory laid out like /sys/class/power_supply replays without it)",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn a_directory_without_power_supplies_is_not_a_recording_but_an_empty_one_is() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Manager::replay(dir.path()).is_ok_and(|m| m.batteries().unwrap().is_empty()));
+        fs::create_dir(dir.path().join("notes")).unwrap();
+        fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+        let err = Manager::replay(dir.path()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRecording);
+        assert_eq!(err.path(), Some(dir.path()));
+        fs::create_dir(dir.path().join("BAT0")).unwrap();
+        fs::write(dir.path().join("BAT0/type"), "Battery\n").unwrap();
+        assert!(Manager::replay(dir.path()).is_ok());
+    }
 
     #[test]
     fn manager_and_model_are_send_sync_clone() {

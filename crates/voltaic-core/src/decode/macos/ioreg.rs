@@ -16,6 +16,9 @@
 //! A line that is not ioreg output at all (a shell prompt, `...`, another tool's report) is skipped; a
 //! property line that cannot be read is a [`ParseError`] naming it.
 
+// Without the `replay` feature only the plist reader (and the helpers only it uses) is left out.
+#![cfg_attr(not(feature = "replay"), allow(dead_code, unused_imports))]
+
 use std::io::Cursor;
 
 use crate::record::{Os, ParseError, RawDevice, Record, Value, clip};
@@ -114,6 +117,7 @@ pub fn plist_start(bytes: &[u8]) -> Option<usize> {
 ///
 /// # Errors
 /// A [`ParseError`] naming the line for malformed XML, or saying that the plist holds no power-source entry.
+#[cfg(feature = "replay")]
 pub fn parse_plist(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
     let start = plist_start(bytes).ok_or_else(|| ParseError::new(0, "no property list found"))?;
     let body = &bytes[start..];
@@ -162,6 +166,7 @@ fn bytecount_newlines(bytes: &[u8]) -> usize {
 
 /// The byte offset a plist error names, read from its message (`… (offset 123)`): the crate keeps the
 /// position private.
+#[cfg(feature = "replay")]
 fn error_offset(err: &plist::Error) -> Option<usize> {
     let text = err.to_string();
     let tail = text.rsplit_once("(offset ")?.1;
@@ -349,6 +354,7 @@ fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
 
 /// The plist crate's value as a raw record value. Integers above `i64::MAX` (unsigned 64-bit) are
 /// wrapped like the text form's; dates become their XML text. Nesting was bounded by the scans.
+#[cfg(feature = "replay")]
 fn from_plist(value: plist::Value) -> Value {
     match value {
         plist::Value::Array(items) => Value::Array(items.into_iter().map(from_plist).collect()),
