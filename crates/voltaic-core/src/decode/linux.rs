@@ -8,6 +8,8 @@
 //! `POWER_SUPPLY_<ATTR>` keys it read from attribute files the uevent lacks (charge thresholds are
 //! attributes of the battery added by platform drivers, not uevent properties).
 
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use super::{Decoded, Skipped, clean_text};
@@ -102,24 +104,36 @@ pub fn parse_uevent_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
 
 /// Decodes the Linux devices of one machine (sources first, so batteries know whether AC is online).
 pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
+    decode_props(
+        devices
+            .iter()
+            .map(|d| (d.id.as_str(), Props::of_record(&d.record))),
+        out,
+    );
+}
+
+/// [`decode`] for devices read in place: each device's id and its [`Properties`] (what the shell's
+/// snapshot uses, so that no [`Record`] is built on the way).
+pub fn decode_properties(devices: &[(&str, Properties<'_>)], out: &mut Decoded) {
+    decode_props(devices.iter().map(|(id, p)| (*id, Props::of(p))), out);
+}
+
+fn decode_props<'a>(devices: impl Iterator<Item = (&'a str, Props<'a>)>, out: &mut Decoded) {
     let mut batteries = Vec::new();
     let mut sources = Vec::new();
-    for device in devices {
-        let props = Props {
-            record: &device.record,
-        };
-        match classify(&device.id, props) {
-            Class::Battery => batteries.push((device, props)),
-            Class::Source(kind) => match decode_source(&device.id, kind, props) {
+    for (id, props) in devices {
+        match classify(id, props) {
+            Class::Battery => batteries.push((id, props)),
+            Class::Source(kind) => match decode_source(id, kind, props) {
                 Ok(s) => sources.push(s),
                 Err(skip) => out.skipped.push(skip),
             },
-            Class::Skip(reason) => out.skipped.push(Skipped::new(device.id.clone(), reason)),
+            Class::Skip(reason) => out.skipped.push(Skipped::new(id, reason)),
         }
     }
     let external_power = external_power(&sources);
-    for (device, props) in batteries {
-        out.push(decode_battery(&device.id, props, external_power));
+    for (id, props) in batteries {
+        out.push(decode_battery(id, props, external_power));
     }
     out.power_sources.extend(sources);
 }
@@ -144,9 +158,7 @@ pub fn external_power(sources: &[PowerSource]) -> Option<bool> {
 /// # Errors
 /// A [`Skipped`] when the record is not a usable battery (not present, not a battery).
 pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Battery, Skipped> {
-    let props = Props {
-        record: &device.record,
-    };
+    let props = Props::of_record(&device.record);
     match classify(&device.id, props) {
         Class::Battery => decode_battery(&device.id, props, external_power),
         Class::Source(_) => Err(Skipped::new(
@@ -157,15 +169,195 @@ pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Ba
     }
 }
 
-#[derive(Clone, Copy)]
-struct Props<'a> {
-    record: &'a Record,
+/// Re-decodes `battery` in place from its device's properties, with what is known about external power
+/// (the refresh path). Text fields are overwritten in their existing buffers and left alone when
+/// unchanged, so a steady refresh allocates nothing.
+///
+/// # Errors
+/// A [`Skipped`] when the properties are not a usable battery; `battery` is then left as it was.
+pub fn refresh_battery(
+    battery: &mut Battery,
+    properties: &Properties<'_>,
+    external_power: Option<bool>,
+) -> Result<(), Skipped> {
+    let props = Props::of(properties);
+    match classify(&battery.id, props) {
+        Class::Battery => update_battery(battery, props, external_power),
+        Class::Source(_) => Err(Skipped::new(
+            battery.id.clone(),
+            "a power source, not a battery",
+        )),
+        Class::Skip(reason) => Err(Skipped::new(battery.id.clone(), reason)),
+    }
 }
 
-impl Props<'_> {
-    fn raw(self, name: &str) -> Option<String> {
-        let key = format!("{PREFIX}{name}");
-        self.record.text(&key).map(|s| s.trim().to_owned())
+/// Where one property lies: its name (a range of the text, or an attribute file's name) and its value
+/// (a range of the text). Built by [`index_uevent`] and by the shell for attribute files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    name: SpanName,
+    value: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpanName {
+    /// The whole uevent key (`POWER_SUPPLY_STATUS`, `DEVTYPE`) at this range of the text.
+    Key(u32, u32),
+    /// A sysfs attribute file's name (`charge_control_end_threshold`): the key is `POWER_SUPPLY_` + it
+    /// upper-cased.
+    Attribute(&'static str),
+}
+
+impl Span {
+    /// The property read from the attribute file `attribute` (lower case, as in sysfs), whose text is at
+    /// `start..end` of the text.
+    #[must_use]
+    pub fn attribute(attribute: &'static str, start: usize, end: usize) -> Span {
+        Span {
+            name: SpanName::Attribute(attribute),
+            value: (start as u32, end as u32),
+        }
+    }
+
+    /// The property's key as a uevent writes it (`POWER_SUPPLY_CHARGE_BEHAVIOUR`).
+    #[must_use]
+    pub fn key<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.name {
+            SpanName::Key(start, end) => Cow::Borrowed(slice(text, (start, end))),
+            SpanName::Attribute(name) => {
+                Cow::Owned(format!("{PREFIX}{}", name.to_ascii_uppercase()))
+            }
+        }
+    }
+
+    /// The property's value (as written, not trimmed).
+    #[must_use]
+    pub fn value<'t>(&self, text: &'t str) -> &'t str {
+        slice(text, self.value)
+    }
+
+    /// Whether this is `POWER_SUPPLY_` + `name` (`name` upper case, as the decoder asks for it).
+    fn is(&self, text: &str, name: &str) -> bool {
+        match self.name {
+            SpanName::Key(start, end) => {
+                (end - start) as usize == PREFIX.len() + name.len()
+                    && slice(text, (start, end)).strip_prefix(PREFIX) == Some(name)
+            }
+            SpanName::Attribute(attr) => attr.eq_ignore_ascii_case(name),
+        }
+    }
+}
+
+fn slice(text: &str, (start, end): (u32, u32)) -> &str {
+    text.get(start as usize..end as usize).unwrap_or_default()
+}
+
+/// Appends a [`Span`] for each `KEY=VALUE` line of the uevent text at `start..end` of `text` (lines
+/// without `=` are ignored, as the kernel never writes them). Ranges are byte offsets into `text`, so
+/// one buffer can hold several devices' uevents and attribute values.
+pub fn index_uevent(text: &str, start: usize, end: usize, spans: &mut Vec<Span>) {
+    let Some(uevent) = text.get(start..end) else {
+        return;
+    };
+    let mut at = start;
+    for line in uevent.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if let Some(eq) = body.find('=') {
+            let key = &body[..eq];
+            let lead = key.len() - key.trim_start().len();
+            let key_end = at + key.trim_end().len();
+            spans.push(Span {
+                name: SpanName::Key((at + lead) as u32, key_end as u32),
+                value: ((at + eq + 1) as u32, (at + body.len()) as u32),
+            });
+        }
+        at += line.len();
+    }
+}
+
+/// One device's properties, borrowed from the text they were read into (a uevent, attribute values):
+/// what [`refresh_battery`] and [`decode_properties`] read, without a [`Record`] being built. A key that
+/// appears twice takes its last value, as in a [`Record`].
+#[derive(Debug, Clone, Copy)]
+pub struct Properties<'a> {
+    text: &'a str,
+    spans: &'a [Span],
+}
+
+impl<'a> Properties<'a> {
+    /// The properties `spans` locate in `text`.
+    #[must_use]
+    pub fn new(text: &'a str, spans: &'a [Span]) -> Self {
+        Properties { text, spans }
+    }
+
+    /// The value of `POWER_SUPPLY_` + `name` (`name` upper case), untrimmed.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.spans
+            .iter()
+            .rev()
+            .find(|s| s.is(self.text, name))
+            .map(|s| s.value(self.text))
+    }
+
+    /// Every property as a record (for `voltaic record` and the replay of a sysfs tree).
+    #[must_use]
+    pub fn to_record(&self) -> Record {
+        self.spans
+            .iter()
+            .map(|s| {
+                (
+                    s.key(self.text).into_owned(),
+                    Value::Str(s.value(self.text).to_owned()),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where the decoder looks values up: a [`Record`] (recordings, other shells' records) or
+/// [`Properties`] read in place.
+#[derive(Clone, Copy)]
+enum Lookup<'a> {
+    Record(&'a Record),
+    Properties(&'a Properties<'a>),
+}
+
+#[derive(Clone, Copy)]
+struct Props<'a> {
+    record: Lookup<'a>,
+}
+
+impl<'a> Props<'a> {
+    fn of_record(record: &'a Record) -> Self {
+        Props {
+            record: Lookup::Record(record),
+        }
+    }
+
+    fn of(properties: &'a Properties<'a>) -> Self {
+        Props {
+            record: Lookup::Properties(properties),
+        }
+    }
+
+    /// `POWER_SUPPLY_` + `name`, trimmed; found without building the key, borrowed where the text is.
+    fn raw(self, name: &str) -> Option<Cow<'a, str>> {
+        match self.record {
+            Lookup::Record(record) => record
+                .iter()
+                .rev()
+                .find(|(k, _)| {
+                    k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
+                })
+                .and_then(|(_, v)| v.as_text())
+                .map(|text| match text {
+                    Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                    Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+                }),
+            Lookup::Properties(p) => p.get(name).map(|t| Cow::Borrowed(t.trim())),
+        }
     }
 
     fn int(self, name: &str) -> Option<i64> {
@@ -183,7 +375,12 @@ impl Props<'_> {
     }
 
     fn has(self, name: &str) -> bool {
-        self.record.contains(&format!("{PREFIX}{name}"))
+        match self.record {
+            Lookup::Record(record) => record.iter().any(|(k, _)| {
+                k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
+            }),
+            Lookup::Properties(p) => p.get(name).is_some(),
+        }
     }
 }
 
@@ -217,7 +414,7 @@ fn classify(id: &str, p: Props<'_>) -> Class {
             Class::Skip("no TYPE and no battery or supply properties".into())
         };
     };
-    match ty.as_str() {
+    match &*ty {
         "Battery" => Class::Battery,
         "Mains" => Class::Source(SourceKind::Mains),
         "UPS" => Class::Source(SourceKind::Ups),
@@ -279,29 +476,125 @@ fn decode_source(id: &str, kind: SourceKind, p: Props<'_>) -> Result<PowerSource
 
 /// The active entry of a sysfs choice list (`C [PD] PD_PPS` → `PD`); a single word is itself.
 fn bracketed(list: &str) -> Option<String> {
-    if let Some(start) = list.find('[') {
-        let rest = &list[start + 1..];
-        return rest.find(']').map(|end| rest[..end].trim().to_owned());
-    }
-    let single = list.trim();
-    (!single.is_empty() && !single.contains(' ')).then(|| single.to_owned())
+    bracketed_str(list).map(str::to_owned)
 }
 
-#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
+/// [`bracketed`], borrowed.
+fn bracketed_str(list: &str) -> Option<&str> {
+    if let Some(start) = list.find('[') {
+        let rest = &list[start + 1..];
+        return rest.find(']').map(|end| rest[..end].trim());
+    }
+    let single = list.trim();
+    (!single.is_empty() && !single.contains(' ')).then_some(single)
+}
+
 fn decode_battery(
     id: &str,
     p: Props<'_>,
     external_power: Option<bool>,
 ) -> Result<Battery, Skipped> {
-    if p.int("PRESENT") == Some(0) {
-        return Err(Skipped::new(id, "battery not present (empty bay)"));
+    let mut b = Battery::new(id, Kind::System);
+    update_battery(&mut b, p, external_power)?;
+    Ok(b)
+}
+
+/// Every value of a battery unknown again, keeping its id and the text buffers the decoder overwrites
+/// in place (state words, reason, identity), so that a refresh reuses them.
+fn reset_readings(b: &mut Battery, kind: Kind) {
+    let old = std::mem::replace(b, Battery::new(String::new(), kind));
+    b.id = old.id;
+    b.state_raw = old.state_raw;
+    b.state_reason = old.state_reason;
+    b.vendor = old.vendor;
+    b.model = old.model;
+    b.serial = old.serial;
+}
+
+/// `slot = text`, reusing the slot's buffer (no allocation when the text is unchanged or fits).
+fn set_text(slot: &mut Option<String>, text: Option<&str>) {
+    match (slot.as_mut(), text) {
+        (_, None) => *slot = None,
+        (Some(s), Some(t)) => {
+            if s != t {
+                t.clone_into(s);
+            }
+        }
+        (None, Some(t)) => *slot = Some(t.to_owned()),
     }
-    let kind = if is_peripheral(id, p) {
+}
+
+/// `slot = clean_text(text)`, reusing the slot's buffer.
+fn set_clean(slot: &mut Option<String>, text: Option<&str>) {
+    let cleaned = text
+        .map(|t| t.trim_matches(|c: char| c.is_whitespace() || c == '\0'))
+        .filter(|t| !t.is_empty());
+    set_text(slot, cleaned);
+}
+
+/// ASCII lower case of a short word in `buf` ("" when it does not fit: no state word is that long).
+fn ascii_lower<'b>(text: &str, buf: &'b mut [u8; 16]) -> &'b str {
+    let Some(out) = buf.get_mut(..text.len()) else {
+        return "";
+    };
+    out.copy_from_slice(text.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// Why a battery is held or its state inferred, written into the battery's reason buffer only at the end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reason {
+    Text(&'static str),
+    HeldByLimit(u8),
+    AboveStart(u8),
+}
+
+impl From<&'static str> for Reason {
+    fn from(text: &'static str) -> Self {
+        Reason::Text(text)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Text(t) => f.write_str(t),
+            Reason::HeldByLimit(end) => write!(f, "held by the charge limit ({end} %)"),
+            Reason::AboveStart(start) => write!(f, "above the charge start threshold ({start} %)"),
+        }
+    }
+}
+
+fn set_reason(slot: &mut Option<String>, reason: Option<Reason>) {
+    match (slot.as_mut(), reason) {
+        (_, None) => *slot = None,
+        (Some(s), Some(r)) => {
+            s.clear();
+            let _ = write!(s, "{r}");
+        }
+        (None, Some(r)) => *slot = Some(r.to_string()),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
+fn update_battery(
+    b: &mut Battery,
+    p: Props<'_>,
+    external_power: Option<bool>,
+) -> Result<(), Skipped> {
+    if p.int("PRESENT") == Some(0) {
+        return Err(Skipped::new(
+            b.id.clone(),
+            "battery not present (empty bay)",
+        ));
+    }
+    let kind = if is_peripheral(&b.id, p) {
         Kind::Peripheral
     } else {
         Kind::System
     };
-    let mut b = Battery::new(id, kind);
+    reset_readings(b, kind);
     b.external_power = external_power;
 
     // Voltages. The design voltage converts charge to energy: `voltage_min_design` first (the ACPI driver
@@ -409,7 +702,7 @@ fn decode_battery(
 
     // State.
     let status = p.raw("STATUS");
-    b.state_raw.clone_from(&status);
+    set_text(&mut b.state_raw, status.as_deref());
     b.charge_start_threshold = threshold(
         p,
         &["CHARGE_CONTROL_START_THRESHOLD", "CHARGE_START_THRESHOLD"],
@@ -419,7 +712,8 @@ fn decode_battery(
         &["CHARGE_CONTROL_END_THRESHOLD", "CHARGE_STOP_THRESHOLD"],
     );
     b.charge_behaviour = p.raw("CHARGE_BEHAVIOUR").and_then(|t| parse_behaviour(&t));
-    b.state = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let mut lower = [0u8; 16];
+    b.state = match status.as_deref().map(|s| ascii_lower(s, &mut lower)) {
         Some("charging") => State::Charging,
         Some("discharging") => State::Discharging,
         Some("full") => State::Full,
@@ -428,12 +722,14 @@ fn decode_battery(
         Some("empty") => State::Empty,
         _ => State::Unknown,
     };
+    let mut reason = None;
     if b.state == State::Unknown {
-        infer_unknown_state(&mut b);
+        infer_unknown_state(b, &mut reason);
     }
-    if b.state == State::NotCharging && b.state_reason.is_none() {
-        b.state_reason = not_charging_reason(&b);
+    if b.state == State::NotCharging && reason.is_none() {
+        reason = not_charging_reason(b);
     }
+    set_reason(&mut b.state_reason, reason);
 
     // Times: the gauge's own estimate (seconds) when it gives a valid one, else computed. With a charge
     // gauge and a measured current the estimate is charge ÷ current, exactly as the gauge counts (no
@@ -492,9 +788,9 @@ fn decode_battery(
         .int("TEMP")
         .map(|t| t as f64 / 10.0)
         .filter(|t| (-50.0..=150.0).contains(t));
-    b.vendor = p.raw("MANUFACTURER").and_then(|t| clean_text(&t));
-    b.model = p.raw("MODEL_NAME").and_then(|t| clean_text(&t));
-    b.serial = p.raw("SERIAL_NUMBER").and_then(|t| clean_text(&t));
+    set_clean(&mut b.vendor, p.raw("MANUFACTURER").as_deref());
+    set_clean(&mut b.model, p.raw("MODEL_NAME").as_deref());
+    set_clean(&mut b.serial, p.raw("SERIAL_NUMBER").as_deref());
     b.technology = p
         .raw("TECHNOLOGY")
         .map_or(Technology::Unknown, |t| Technology::parse(&t));
@@ -503,22 +799,22 @@ fn decode_battery(
         p.int("MANUFACTURE_MONTH").unwrap_or(0),
         p.int("MANUFACTURE_DAY").unwrap_or(0),
     );
-    Ok(b)
+    Ok(())
 }
 
 /// An `Unknown` kernel status made specific where the facts allow (and marked as derived):
 /// on external power a battery that is not moving is full (≥ [`FULL_THRESHOLD_PERCENT`]) or held;
 /// off external power a battery delivering current is discharging.
-fn infer_unknown_state(b: &mut Battery) {
+fn infer_unknown_state(b: &mut Battery, reason: &mut Option<Reason>) {
     let moving = b.power_w.is_some_and(|w| w >= 0.5);
     match (b.external_power, b.percentage) {
         (Some(true), Some(pct)) if !moving => {
             if pct >= FULL_THRESHOLD_PERCENT {
                 b.state = State::Full;
-                b.state_reason = Some("status Unknown on external power at a full charge".into());
+                *reason = Some("status Unknown on external power at a full charge".into());
             } else {
                 b.state = State::NotCharging;
-                b.state_reason = Some(not_charging_reason(b).unwrap_or_else(|| {
+                *reason = Some(not_charging_reason(b).unwrap_or_else(|| {
                     "status Unknown on external power with no current: charging is paused".into()
                 }));
             }
@@ -526,14 +822,14 @@ fn infer_unknown_state(b: &mut Battery) {
         }
         (Some(false), _) if moving => {
             b.state = State::Discharging;
-            b.state_reason = Some("status Unknown while no external power is online".into());
+            *reason = Some("status Unknown while no external power is online".into());
             b.derived.insert(Field::State);
         }
         _ => {}
     }
 }
 
-fn not_charging_reason(b: &Battery) -> Option<String> {
+fn not_charging_reason(b: &Battery) -> Option<Reason> {
     if b.charge_behaviour == Some(ChargeBehaviour::InhibitCharge) {
         return Some("charging inhibited (charge_behaviour)".into());
     }
@@ -545,12 +841,12 @@ fn not_charging_reason(b: &Battery) -> Option<String> {
         && end < 100
         && pct + 3.0 >= f64::from(end)
     {
-        return Some(format!("held by the charge limit ({end} %)"));
+        return Some(Reason::HeldByLimit(end));
     }
     if let Some(start) = b.charge_start_threshold
         && pct >= f64::from(start)
     {
-        return Some(format!("above the charge start threshold ({start} %)"));
+        return Some(Reason::AboveStart(start));
     }
     None
 }
@@ -575,7 +871,7 @@ fn threshold(p: Props<'_>, names: &[&str]) -> Option<u8> {
 }
 
 fn parse_level(text: &str) -> Option<Level> {
-    match text.trim().to_ascii_lowercase().as_str() {
+    match ascii_lower(text.trim(), &mut [0u8; 16]) {
         "critical" => Some(Level::Critical),
         "low" => Some(Level::Low),
         "normal" => Some(Level::Normal),
@@ -586,7 +882,7 @@ fn parse_level(text: &str) -> Option<Level> {
 }
 
 fn parse_behaviour(text: &str) -> Option<ChargeBehaviour> {
-    match bracketed(text)?.as_str() {
+    match bracketed_str(text)? {
         "auto" => Some(ChargeBehaviour::Auto),
         "inhibit-charge" | "inhibit-charge-awake" => Some(ChargeBehaviour::InhibitCharge),
         "force-discharge" => Some(ChargeBehaviour::ForceDischarge),
