@@ -249,6 +249,7 @@ impl Record {
     }
 
     /// Every entry in order.
+    #[must_use]
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }

@@ -252,14 +252,11 @@ fn slice(text: &str, (start, end): (u32, u32)) -> &str {
     text.get(start as usize..end as usize).unwrap_or_default()
 }
 
-/// Appends a [`Span`] for each `KEY=VALUE` line of the uevent text at `start..end` of `text` (lines
-/// without `=` are ignored, as the kernel never writes them). Ranges are byte offsets into `text`, so
-/// one buffer can hold several devices' uevents and attribute values.
-pub fn index_uevent(text: &str, start: usize, end: usize, spans: &mut Vec<Span>) {
-    let Some(uevent) = text.get(start..end) else {
-        return;
-    };
-    let mut at = start;
+/// Appends a [`Span`] for each `KEY=VALUE` line of `uevent`, which lies at byte `offset` of the text the
+/// spans will index (lines without `=` are ignored: the kernel never writes them). One buffer can so hold
+/// several devices' uevents and attribute values.
+pub fn index_uevent(uevent: &str, offset: usize, spans: &mut Vec<Span>) {
+    let mut at = offset;
     for line in uevent.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         if let Some(eq) = body.find('=') {
