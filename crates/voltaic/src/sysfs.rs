@@ -294,7 +294,7 @@ fn read_device_text(
     let span_start = spans.len();
     let left = |text: &Vec<u8>| budget.saturating_sub(text.len() - start);
     dir.push("uevent");
-    let uevent = read_file(dir, text, MAX_FILE.min(budget));
+    let uevent = read_file(dir, text, MAX_FILE.min(budget), 4096);
     dir.pop();
     match uevent {
         Ok(at) => {
@@ -326,23 +326,26 @@ fn read_device_text(
             }
         }
     }
-    let props = |text: &Vec<u8>, spans: &Vec<Span>, name: &str| {
+    // (TYPE given, a battery?) and which charge-limit attributes the uevent already has.
+    let survey = |text: &Vec<u8>, spans: &Vec<Span>| {
         let text = std::str::from_utf8(text).unwrap_or_default();
-        Properties::new(text, &spans[span_start..])
-            .get(name)
-            .map(str::trim)
-            .map(str::to_owned)
+        let props = Properties::new(text, &spans[span_start..]);
+        let ty = props.get("TYPE").map(str::trim);
+        (
+            ty.is_some(),
+            ty.is_none_or(|t| t == "Battery"),
+            EXTRA_BATTERY_ATTRS.map(|a| props.has_attribute(a)),
+        )
     };
+    let (has_type, mut is_battery, mut present) = survey(text, spans);
     // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
-    let mut ty = props(text, spans, "TYPE");
-    if ty.is_none() {
+    if !has_type {
         read_attr(dir, "type", text, spans, left(text));
-        ty = props(text, spans, "TYPE");
+        (_, is_battery, present) = survey(text, spans);
     }
-    if ty.as_deref().is_none_or(|t| t == "Battery") {
-        for attr in EXTRA_BATTERY_ATTRS {
-            let key = attr.to_ascii_uppercase();
-            if props(text, spans, &key).is_none() {
+    if is_battery {
+        for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
+            if !present {
                 read_attr(dir, attr, text, spans, left(text));
             }
         }
@@ -363,7 +366,7 @@ fn read_attr(
         return;
     }
     dir.push(attr);
-    if let Ok(at) = read_file(dir, text, MAX_FILE.min(budget)) {
+    if let Ok(at) = read_file(dir, text, MAX_FILE.min(budget), 128) {
         let value = std::str::from_utf8(&text[at..]).unwrap_or_default();
         let end = at + value.trim_end_matches(['\n', '\r']).len();
         spans.push(Span::attribute(attr, at, end));
@@ -373,10 +376,10 @@ fn read_attr(
 
 /// Appends the file at `path` (at most `limit` bytes) to `text`, returning where it starts; invalid
 /// UTF-8 is replaced, not an error (OEM strings are not always UTF-8: battery crate issues #60 and #72).
-fn read_file(path: &Path, text: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+fn read_file(path: &Path, text: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<usize> {
     let file = open(path)?;
     let at = text.len();
-    read_into(&file, text, limit)?;
+    read_into(&file, text, limit, first)?;
     if std::str::from_utf8(&text[at..]).is_err() {
         let fixed = String::from_utf8_lossy(&text[at..]).into_owned();
         text.truncate(at);
@@ -403,11 +406,11 @@ fn open(path: &Path) -> io::Result<File> {
 
 /// Appends at most `limit` bytes of `file`, from offset 0, to `buf`, in as few reads as the kernel
 /// allows: a sysfs attribute comes whole in one read, and a read shorter than asked is the end of a
-/// regular file, so no second read is spent on finding the end.
-fn read_into(file: &File, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+/// regular file, so no second read is spent on finding the end. The first read asks for `first` bytes.
+fn read_into(file: &File, buf: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<()> {
     let start = buf.len();
     let mut len = 0;
-    let mut chunk = limit.min(4096);
+    let mut chunk = limit.min(first);
     loop {
         buf.resize(start + chunk, 0);
         let n = match crate::sys::read_at(file, &mut buf[start + len..], len as u64) {
@@ -587,15 +590,14 @@ impl Kept {
         if !has_type {
             let mut text = Vec::new();
             dir.push("type");
-            if read_file(&dir, &mut text, 64).is_ok() {
+            if read_file(&dir, &mut text, 64, 64).is_ok() {
                 device.ty = Some(String::from_utf8_lossy(&text).trim().to_owned());
             }
             dir.pop();
         }
         if is_battery || device.ty.as_deref().is_some_and(|t| t == "Battery") {
             for attr in EXTRA_BATTERY_ATTRS {
-                let key = attr.to_ascii_uppercase();
-                if device.properties().is_some_and(|p| p.get(&key).is_some()) {
+                if device.properties().is_some_and(|p| p.has_attribute(attr)) {
                     continue;
                 }
                 dir.push(attr);

@@ -298,6 +298,18 @@ impl<'a> Properties<'a> {
             .map(|s| s.value(self.text))
     }
 
+    /// Whether the property read from attribute file `attribute` (lower case, `charge_behaviour`) is
+    /// there, under either spelling.
+    #[must_use]
+    pub fn has_attribute(&self, attribute: &str) -> bool {
+        self.spans.iter().any(|s| match s.name {
+            SpanName::Key(start, end) => slice(self.text, (start, end))
+                .strip_prefix(PREFIX)
+                .is_some_and(|k| k.eq_ignore_ascii_case(attribute)),
+            SpanName::Attribute(a) => a == attribute,
+        })
+    }
+
     /// Every property as a record (for `voltaic record` and the replay of a sysfs tree).
     #[must_use]
     pub fn to_record(&self) -> Record {
