@@ -41,7 +41,7 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
         done < "$d/uevent"
         # libudev (upowerd) takes a device's subsystem from the name this link points to
         ln -s ../../power_supply "$dev/subsystem"
-        ln -s "../devices/$name" "$work/power_supply/$name"
+        ln -s "$work/devices/$name" "$work/power_supply/$name"  # absolute: the class directory is bind-mounted elsewhere
     done
     _VOLTAIC_BENCH_NS=1 _VOLTAIC_BENCH_WORK="$work" \
         unshare --mount --propagation private "$0" "$sample" "$runs"

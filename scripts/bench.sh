@@ -50,7 +50,7 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
                     ;;
             esac
         done < "$d/uevent"
-        ln -s "../devices/$name" "$work/power_supply/$name"
+        ln -s "$work/devices/$name" "$work/power_supply/$name"  # absolute: the class directory is bind-mounted elsewhere
     done
     _VOLTAIC_BENCH_NS=1 _VOLTAIC_BENCH_TREE="$work/power_supply" \
         unshare --mount --propagation private "$0" "$sample"
@@ -74,7 +74,7 @@ get() { printf '%s\n' "$metrics" | awk -v n="$1" -v c="$2" '$1 == n { print $c }
 n=1000
 syscalls() {
     local log="$_VOLTAIC_BENCH_TREE/../strace.log"
-    strace -f -qq -o "$log" "${CARGO_TARGET_DIR:-$root/target}/release/syscalls" "$1" "$2" "$n" 2>/dev/null
+    strace -f -qq -o "$log" "${CARGO_TARGET_DIR:-$root/target}/release/syscalls" "$1" "$2" "$n" 2>/dev/null || { echo "syscalls $1 $2 failed" >&2; return 1; }
     awk -v n="$n" '
         /voltaic-bench-begin/ { on = 1; next }
         /voltaic-bench-end/ { on = 0 }

@@ -298,8 +298,7 @@ fn read_device_text(
     dir.pop();
     match uevent {
         Ok(at) => {
-            let uevent = std::str::from_utf8(&text[at..]).unwrap_or_default();
-            index_uevent(uevent, at, spans);
+            index_uevent(&text[at..], at, spans);
         }
         // ENODEV: the kernel object was deleted as we read it (kernfs); no directory: removed.
         Err(e) if is_deleted(&e) || !dir.exists() => return Ok(false),
@@ -367,11 +366,18 @@ fn read_attr(
     }
     dir.push(attr);
     if let Ok(at) = read_file(dir, text, MAX_FILE.min(budget), 128) {
-        let value = std::str::from_utf8(&text[at..]).unwrap_or_default();
-        let end = at + value.trim_end_matches(['\n', '\r']).len();
-        spans.push(Span::attribute(attr, at, end));
+        let end = line_end(text, at, text.len());
+        spans.push(Span::attribute(attr, text, at, end));
     }
     dir.pop();
+}
+
+/// `end` moved back over a trailing line end (`\n`, `\r\n`), not before `start`.
+fn line_end(text: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && matches!(text[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    end
 }
 
 /// Appends the file at `path` (at most `limit` bytes) to `text`, returning where it starts; invalid
@@ -647,18 +653,16 @@ impl KeptDevice {
             self.buf[used..used + ty.len()].copy_from_slice(ty.as_bytes());
             used += ty.len();
         }
-        let Ok(text) = std::str::from_utf8(&self.buf[..used]) else {
-            return Err(io::Error::from(io::ErrorKind::InvalidData));
-        };
+        let text = &self.buf[..used];
         index_uevent(&text[..uevent_end], 0, &mut self.spans);
         for ((attr, _), &(at, end)) in self.attrs.iter().zip(&attr_spans) {
             if end > at {
-                let value = text[at..end].trim_end_matches(['\n', '\r']);
-                self.spans.push(Span::attribute(attr, at, at + value.len()));
+                let end = line_end(text, at, end);
+                self.spans.push(Span::attribute(attr, text, at, end));
             }
         }
         if self.ty.is_some() {
-            self.spans.push(Span::attribute("type", ty_at, used));
+            self.spans.push(Span::attribute("type", text, ty_at, used));
         }
         self.used = used;
         Ok(())

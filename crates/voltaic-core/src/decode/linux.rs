@@ -192,17 +192,21 @@ pub fn refresh_battery(
 }
 
 /// Where one property lies: its name (a range of the text, or an attribute file's name) and its value
-/// (a range of the text). Built by [`index_uevent`] and by the shell for attribute files.
+/// (a range of the text, and the same range trimmed). Built by [`index_uevent`] and by the shell for
+/// attribute files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     name: SpanName,
     value: (u32, u32),
+    trimmed: (u32, u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SpanName {
-    /// The whole uevent key (`POWER_SUPPLY_STATUS`, `DEVTYPE`) at this range of the text.
+    /// A key other than `POWER_SUPPLY_*` (`DEVTYPE`) at this range of the text.
     Key(u32, u32),
+    /// A `POWER_SUPPLY_` key: the name after the prefix is at this range (the prefix right before it).
+    Prefixed(u32, u32),
     /// A sysfs attribute file's name (`charge_control_end_threshold`): the key is `POWER_SUPPLY_` + it
     /// upper-cased.
     Attribute(&'static str),
@@ -210,12 +214,13 @@ enum SpanName {
 
 impl Span {
     /// The property read from the attribute file `attribute` (lower case, as in sysfs), whose text is at
-    /// `start..end` of the text.
+    /// `start..end` of `text`.
     #[must_use]
-    pub fn attribute(attribute: &'static str, start: usize, end: usize) -> Span {
+    pub fn attribute(attribute: &'static str, text: &[u8], start: usize, end: usize) -> Span {
         Span {
             name: SpanName::Attribute(attribute),
             value: (start as u32, end as u32),
+            trimmed: trimmed(text, start, end),
         }
     }
 
@@ -224,6 +229,9 @@ impl Span {
     pub fn key<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match self.name {
             SpanName::Key(start, end) => Cow::Borrowed(slice(text, (start, end))),
+            SpanName::Prefixed(start, end) => {
+                Cow::Borrowed(slice(text, (start - PREFIX.len() as u32, end)))
+            }
             SpanName::Attribute(name) => {
                 Cow::Owned(format!("{PREFIX}{}", name.to_ascii_uppercase()))
             }
@@ -236,12 +244,22 @@ impl Span {
         slice(text, self.value)
     }
 
+    /// The name after `POWER_SUPPLY_` (`None` for other keys), as bytes of the text or the attribute's
+    /// lower-case name.
+    fn short_name<'t>(&self, text: &'t str) -> Option<&'t [u8]> {
+        match self.name {
+            SpanName::Key(..) => None,
+            SpanName::Prefixed(start, end) => Some(slice(text, (start, end)).as_bytes()),
+            SpanName::Attribute(attr) => Some(attr.as_bytes()),
+        }
+    }
+
     /// Whether this is `POWER_SUPPLY_` + `name` (`name` upper case, as the decoder asks for it).
     fn is(&self, text: &str, name: &str) -> bool {
         match self.name {
-            SpanName::Key(start, end) => {
-                (end - start) as usize == PREFIX.len() + name.len()
-                    && slice(text, (start, end)).strip_prefix(PREFIX) == Some(name)
+            SpanName::Key(..) => false,
+            SpanName::Prefixed(start, end) => {
+                (end - start) as usize == name.len() && slice(text, (start, end)) == name
             }
             SpanName::Attribute(attr) => attr.eq_ignore_ascii_case(name),
         }
@@ -252,61 +270,186 @@ fn slice(text: &str, (start, end): (u32, u32)) -> &str {
     text.get(start as usize..end as usize).unwrap_or_default()
 }
 
+/// `start..end` without surrounding white space (as `str::trim`; ASCII checked first, the usual case).
+fn trimmed(text: &[u8], start: usize, end: usize) -> (u32, u32) {
+    let value = text.get(start..end).unwrap_or_default();
+    let plain = |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_graphic());
+    if plain(value.first()) && plain(value.last()) {
+        return (start as u32, end as u32);
+    }
+    let Ok(value) = std::str::from_utf8(value) else {
+        return (start as u32, end as u32);
+    };
+    let lead = value.len() - value.trim_start().len();
+    (
+        (start + lead) as u32,
+        (start + lead + value.trim().len()) as u32,
+    )
+}
+
 /// Appends a [`Span`] for each `KEY=VALUE` line of `uevent`, which lies at byte `offset` of the text the
 /// spans will index (lines without `=` are ignored: the kernel never writes them). One buffer can so hold
-/// several devices' uevents and attribute values.
-pub fn index_uevent(uevent: &str, offset: usize, spans: &mut Vec<Span>) {
+/// several devices' uevents and attribute values. `uevent` must end on a character boundary.
+pub fn index_uevent(uevent: &[u8], offset: usize, spans: &mut Vec<Span>) {
+    let mut rest = uevent;
     let mut at = offset;
-    for line in uevent.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        if let Some(eq) = body.find('=') {
+    while !rest.is_empty() {
+        let len = rest.iter().position(|&b| b == b'\n');
+        let line = &rest[..len.unwrap_or(rest.len())];
+        let body = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(eq) = body.iter().position(|&b| b == b'=') {
+            let value = (at + eq + 1, at + body.len());
+            let (vs, ve) = trimmed(uevent, value.0 - offset, value.1 - offset);
+            let trimmed = (vs + offset as u32, ve + offset as u32);
             let key = &body[..eq];
-            let lead = key.len() - key.trim_start().len();
-            let key_end = at + key.trim_end().len();
+            let name = if let Some(short) = key.strip_prefix(PREFIX.as_bytes())
+                && short.first().is_some_and(u8::is_ascii_alphanumeric)
+                && short.last().is_some_and(u8::is_ascii_alphanumeric)
+            {
+                SpanName::Prefixed((at + PREFIX.len()) as u32, (at + eq) as u32)
+            } else {
+                // Untidy keys (white space around them) are trimmed first.
+                let lead = key.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                let tail = key[lead..]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                let (start, end) = (at + lead, at + eq - tail);
+                match key[lead..eq - tail].strip_prefix(PREFIX.as_bytes()) {
+                    Some(short) if !short.is_empty() => {
+                        SpanName::Prefixed((start + PREFIX.len()) as u32, end as u32)
+                    }
+                    _ => SpanName::Key(start as u32, end as u32),
+                }
+            };
             spans.push(Span {
-                name: SpanName::Key((at + lead) as u32, key_end as u32),
-                value: ((at + eq + 1) as u32, (at + body.len()) as u32),
+                name,
+                value: (value.0 as u32, value.1 as u32),
+                trimmed,
             });
         }
-        at += line.len();
+        let step = len.map_or(rest.len(), |l| l + 1);
+        rest = &rest[step..];
+        at += step;
     }
+}
+
+/// Slots of a [`Properties`] lookup table (a power-supply device has at most a few dozen properties).
+const TABLE: usize = 128;
+
+/// A cheap hash of a property name after the prefix, case-blind: length, first, middle and last byte.
+fn name_hash(name: &[u8]) -> usize {
+    // `& 0xDF` folds ASCII case (and maps other bytes alike on both sides of a lookup).
+    let (Some(first), Some(last)) = (name.first(), name.last()) else {
+        return 0;
+    };
+    (name.len() * 37 + usize::from(first & 0xDF) * 11 + usize::from(last & 0xDF) * 3) % TABLE
 }
 
 /// One device's properties, borrowed from the text they were read into (a uevent, attribute values):
 /// what [`refresh_battery`] and [`decode_properties`] read, without a [`Record`] being built. A key that
-/// appears twice takes its last value, as in a [`Record`].
+/// appears twice takes its last value, as in a [`Record`]. Lookups go through a small hash table built
+/// with the value (open addressing on [`name_hash`]), so a decode costs a few instructions per property.
 #[derive(Debug, Clone, Copy)]
 pub struct Properties<'a> {
     text: &'a str,
     spans: &'a [Span],
+    /// Span index + 1 per slot (0: empty); unused (all 0) when there are too many spans for it.
+    table: [u8; TABLE],
+    hashed: bool,
 }
 
 impl<'a> Properties<'a> {
     /// The properties `spans` locate in `text`.
     #[must_use]
     pub fn new(text: &'a str, spans: &'a [Span]) -> Self {
-        Properties { text, spans }
+        let mut p = Properties {
+            text,
+            spans,
+            table: [0; TABLE],
+            hashed: spans.len() <= TABLE / 2,
+        };
+        if p.hashed {
+            for (i, span) in spans.iter().enumerate() {
+                let Some(name) = span.short_name(text) else {
+                    continue;
+                };
+                let mut h = name_hash(name);
+                loop {
+                    match p.table[h] {
+                        0 => {
+                            p.table[h] = (i + 1) as u8;
+                            break;
+                        }
+                        // The same name again: the later one wins, as in a record.
+                        slot if spans[usize::from(slot) - 1]
+                            .short_name(text)
+                            .is_some_and(|other| other.eq_ignore_ascii_case(name)) =>
+                        {
+                            p.table[h] = (i + 1) as u8;
+                            break;
+                        }
+                        _ => h = (h + 1) % TABLE,
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    fn find(&self, name: &str) -> Option<&'a Span> {
+        if !self.hashed {
+            return self.spans.iter().rev().find(|s| s.is(self.text, name));
+        }
+        let mut h = name_hash(name.as_bytes());
+        loop {
+            let slot = usize::from(self.table[h]);
+            let span = self.spans.get(slot.checked_sub(1)?)?;
+            if span.is(self.text, name) {
+                return Some(span);
+            }
+            h = (h + 1) % TABLE;
+        }
     }
 
     /// The value of `POWER_SUPPLY_` + `name` (`name` upper case), untrimmed.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.spans
-            .iter()
-            .rev()
-            .find(|s| s.is(self.text, name))
-            .map(|s| s.value(self.text))
+        self.find(name).map(|s| s.value(self.text))
+    }
+
+    /// [`Properties::get`], without surrounding white space.
+    #[must_use]
+    pub fn get_trimmed(&self, name: &str) -> Option<&'a str> {
+        self.find(name).map(|s| slice(self.text, s.trimmed))
     }
 
     /// Whether the property read from attribute file `attribute` (lower case, `charge_behaviour`) is
     /// there, under either spelling.
     #[must_use]
     pub fn has_attribute(&self, attribute: &str) -> bool {
-        self.spans.iter().any(|s| match s.name {
-            SpanName::Key(start, end) => slice(self.text, (start, end))
-                .strip_prefix(PREFIX)
-                .is_some_and(|k| k.eq_ignore_ascii_case(attribute)),
-            SpanName::Attribute(a) => a == attribute,
+        if self.hashed {
+            let mut h = name_hash(attribute.as_bytes());
+            loop {
+                let Some(span) = usize::from(self.table[h])
+                    .checked_sub(1)
+                    .and_then(|i| self.spans.get(i))
+                else {
+                    return false;
+                };
+                if span
+                    .short_name(self.text)
+                    .is_some_and(|k| k.eq_ignore_ascii_case(attribute.as_bytes()))
+                {
+                    return true;
+                }
+                h = (h + 1) % TABLE;
+            }
+        }
+        self.spans.iter().any(|s| {
+            s.short_name(self.text)
+                .is_some_and(|k| k.eq_ignore_ascii_case(attribute.as_bytes()))
         })
     }
 
@@ -365,7 +508,7 @@ impl<'a> Props<'a> {
                     Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
                     Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
                 }),
-            Lookup::Properties(p) => p.get(name).map(|t| Cow::Borrowed(t.trim())),
+            Lookup::Properties(p) => p.get_trimmed(name).map(Cow::Borrowed),
         }
     }
 
@@ -388,7 +531,7 @@ impl<'a> Props<'a> {
             Lookup::Record(record) => record.iter().any(|(k, _)| {
                 k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
             }),
-            Lookup::Properties(p) => p.get(name).is_some(),
+            Lookup::Properties(p) => p.find(name).is_some(),
         }
     }
 }
@@ -1163,6 +1306,51 @@ mod tests {
             b.state_reason.as_deref(),
             Some("charging inhibited (charge_behaviour)")
         );
+    }
+
+    /// The in-place path (uevent indexed, decoded from borrowed properties, refreshed into an old battery)
+    /// gives exactly what the record path gives.
+    #[test]
+    fn properties_in_place_decode_like_records() {
+        let texts = [
+            ACPI_CHARGE.to_owned(),
+            format!("{ACPI_CHARGE}POWER_SUPPLY_STATUS=Not Charging\nPOWER_SUPPLY_CHARGE_CONTROL_END_THRESHOLD=50\n"),
+            format!("{ACPI_CHARGE}POWER_SUPPLY_CHARGE_BEHAVIOUR=auto [inhibit-charge] force-discharge\nPOWER_SUPPLY_STATUS=Not charging\n"),
+            "POWER_SUPPLY_NAME=BAT0\r\nPOWER_SUPPLY_TYPE = Battery\r\nPOWER_SUPPLY_CYCLE_COUNT=0\nPOWER_SUPPLY_TEMP=272\nPOWER_SUPPLY_SERIAL_NUMBER=  973\nPOWER_SUPPLY_MODEL_NAME=\nPOWER_SUPPLY_MANUFACTURER=SMP\u{0}\u{0}\nPOWER_SUPPLY_TECHNOLOGY=Li-poly\nPOWER_SUPPLY_CAPACITY=10\nPOWER_SUPPLY_CAPACITY=20\nPOWER_SUPPLY_MODEL_NAME=a=b\n".to_owned(),
+            "POWER_SUPPLY_NAME=hidpp_battery_5\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_SCOPE=Device\nPOWER_SUPPLY_CAPACITY_LEVEL=Normal\n".to_owned(),
+            "POWER_SUPPLY_NAME=BAT1\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_PRESENT=0\n".to_owned(),
+        ];
+        for text in &texts {
+            let records = parse_uevent_text(text).unwrap_or_default();
+            let by_record = crate::decode::decode(&records);
+            let mut spans = Vec::new();
+            index_uevent(text.as_bytes(), 0, &mut spans);
+            let props = Properties::new(text, &spans);
+            let mut by_props = Decoded::default();
+            decode_properties(&[(records[0].id.as_str(), props)], &mut by_props);
+            assert_eq!(by_props, by_record, "{text}");
+            assert_eq!(props.to_record(), records[0].record, "{text}");
+            // Refreshed into a battery that said something else before.
+            if let Some(fresh) = by_record.batteries.first() {
+                let mut old = one(&format!(
+                    "{ACPI_CHARGE}POWER_SUPPLY_STATUS=Unknown\nPOWER_SUPPLY_MANUFACTURER=Other\n"
+                ));
+                old.id.clone_from(&fresh.id);
+                old.external_power = fresh.external_power;
+                refresh_battery(&mut old, &props, fresh.external_power).unwrap_or_default();
+                assert_eq!(&old, fresh, "{text}");
+            }
+        }
+        // Too many properties for the table: the same answers by a scan.
+        let many: String = (0..100)
+            .map(|i| format!("POWER_SUPPLY_X{i}={i}\n"))
+            .chain(std::iter::once("POWER_SUPPLY_CAPACITY=7\n".to_owned()))
+            .collect();
+        let mut spans = Vec::new();
+        index_uevent(many.as_bytes(), 0, &mut spans);
+        let props = Properties::new(&many, &spans);
+        assert_eq!(props.get("CAPACITY"), Some("7"));
+        assert_eq!(props.get("X42"), Some("42"));
     }
 
     #[test]
