@@ -294,10 +294,20 @@ pub fn index_uevent(uevent: &[u8], offset: usize, spans: &mut Vec<Span>) {
     let mut rest = uevent;
     let mut at = offset;
     while !rest.is_empty() {
-        let len = rest.iter().position(|&b| b == b'\n');
+        let len = find_byte(rest, b'\n');
         let line = &rest[..len.unwrap_or(rest.len())];
         let body = line.strip_suffix(b"\r").unwrap_or(line);
-        if let Some(eq) = body.iter().position(|&b| b == b'=') {
+        // Keys are short: a plain scan, past the prefix most of them start with.
+        let skip = if body.starts_with(PREFIX.as_bytes()) {
+            PREFIX.len()
+        } else {
+            0
+        };
+        let eq = body[skip..]
+            .iter()
+            .position(|&b| b == b'=')
+            .map(|i| i + skip);
+        if let Some(eq) = eq {
             let value = (at + eq + 1, at + body.len());
             let (vs, ve) = trimmed(uevent, value.0 - offset, value.1 - offset);
             let trimmed = (vs + offset as u32, ve + offset as u32);
@@ -333,6 +343,31 @@ pub fn index_uevent(uevent: &[u8], offset: usize, spans: &mut Vec<Span>) {
         rest = &rest[step..];
         at += step;
     }
+}
+
+/// The index of the first `needle` in `hay`, eight bytes at a time (the classic "has a zero byte" test
+/// on `chunk ^ needle×8`: its lowest flagged byte is always the first match).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| at + i)
 }
 
 /// Slots of a [`Properties`] lookup table (a power-supply device has at most a few dozen properties).
@@ -1351,6 +1386,21 @@ mod tests {
         let props = Properties::new(&many, &spans);
         assert_eq!(props.get("CAPACITY"), Some("7"));
         assert_eq!(props.get("X42"), Some("42"));
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut hay = vec![b'a'; len];
+                hay.extend_from_slice(b"\n\n=");
+                hay[..at].fill(0xff);
+                let want = hay.iter().position(|&b| b == b'\n');
+                assert_eq!(find_byte(&hay, b'\n'), want, "{len} {at}");
+            }
+        }
+        assert_eq!(find_byte(b"", b'\n'), None);
+        assert_eq!(find_byte(b"\x0b\x09\x8a\x0a", b'\n'), Some(3));
     }
 
     #[test]
