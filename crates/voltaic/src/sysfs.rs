@@ -224,8 +224,8 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         text: Vec::with_capacity(4096),
         ..TreeText::default()
     };
-    let mut path = PathBuf::with_capacity(root.as_os_str().len() + 64);
-    path.push(root);
+    let mut dir = PathBuf::with_capacity(root.as_os_str().len() + 64);
+    let mut file = PathBuf::with_capacity(root.as_os_str().len() + 96);
     for (i, name) in names.iter().enumerate() {
         let name = name.to_string_lossy();
         if i >= MAX_DEVICES || tree.text.len() >= MAX_TREE_BYTES {
@@ -240,13 +240,13 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
             ));
             break;
         }
-        path.push(&*name);
+        set_path(&mut dir, root, &name);
         let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - tree.text.len());
         let name_start = tree.text.len();
         tree.text.extend_from_slice(name.as_bytes());
         let name_end = tree.text.len();
         let span_start = tree.spans.len();
-        match read_device_text(&mut path, &mut tree.text, &mut tree.spans, budget) {
+        match read_device_text(&dir, &mut file, &mut tree.text, &mut tree.spans, budget) {
             Ok(true) => tree.devices.push(DeviceText {
                 name: (name_start, name_end),
                 spans: (span_start, tree.spans.len()),
@@ -259,7 +259,6 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
                 tree.unreadable.push(Skipped::new(name, reason));
             }
         }
-        path.pop();
     }
     Ok(tree)
 }
@@ -270,10 +269,16 @@ pub(crate) fn read_device(
     root: &Path,
     name: &str,
 ) -> std::result::Result<Option<RawDevice>, String> {
-    let mut path = root.join(name);
+    let dir = root.join(name);
     let mut text = Vec::new();
     let mut spans = Vec::new();
-    if !read_device_text(&mut path, &mut text, &mut spans, MAX_DEVICE_BYTES)? {
+    if !read_device_text(
+        &dir,
+        &mut PathBuf::new(),
+        &mut text,
+        &mut spans,
+        MAX_DEVICE_BYTES,
+    )? {
         return Ok(None);
     }
     let text = std::str::from_utf8(&text).unwrap_or_default();
@@ -283,9 +288,10 @@ pub(crate) fn read_device(
 
 /// Reads the device directory `dir` into `text` (appending) and `spans`, spending at most `budget`
 /// bytes. `Ok(false)` when the device is gone (its directory, or its uevent with ENODEV); `Err(reason)`
-/// when it exists but nothing could be read from it. `dir` is restored before returning.
+/// when it exists but nothing could be read from it. `file` is scratch space for file paths.
 fn read_device_text(
-    dir: &mut PathBuf,
+    dir: &Path,
+    file: &mut PathBuf,
     text: &mut Vec<u8>,
     spans: &mut Vec<Span>,
     budget: usize,
@@ -293,9 +299,8 @@ fn read_device_text(
     let start = text.len();
     let span_start = spans.len();
     let left = |text: &Vec<u8>| budget.saturating_sub(text.len() - start);
-    dir.push("uevent");
-    let uevent = read_file(dir, text, MAX_FILE.min(budget), 4096);
-    dir.pop();
+    set_path(file, dir, "uevent");
+    let uevent = read_file(file, text, MAX_FILE.min(budget), 2048);
     match uevent {
         Ok(at) => {
             index_uevent(&text[at..], at, spans);
@@ -311,7 +316,7 @@ fn read_device_text(
                 if left(text) == 0 {
                     break;
                 }
-                read_attr(dir, attr, text, spans, left(text));
+                read_attr(dir, file, attr, text, spans, left(text));
             }
             if spans.len() == span_start {
                 // Nothing of the device left (its directory, or every file of it): gone.
@@ -339,13 +344,13 @@ fn read_device_text(
     let (has_type, mut is_battery, mut present) = survey(text, spans);
     // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
     if !has_type {
-        read_attr(dir, "type", text, spans, left(text));
+        read_attr(dir, file, "type", text, spans, left(text));
         (_, is_battery, present) = survey(text, spans);
     }
     if is_battery {
         for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
             if !present {
-                read_attr(dir, attr, text, spans, left(text));
+                read_attr(dir, file, attr, text, spans, left(text));
             }
         }
     }
@@ -355,7 +360,8 @@ fn read_device_text(
 /// Reads attribute `attr` of `dir` (without its line end) into `text` and adds its span; nothing when
 /// absent or unreadable.
 fn read_attr(
-    dir: &mut PathBuf,
+    dir: &Path,
+    file: &mut PathBuf,
     attr: &'static str,
     text: &mut Vec<u8>,
     spans: &mut Vec<Span>,
@@ -364,12 +370,18 @@ fn read_attr(
     if budget == 0 {
         return;
     }
-    dir.push(attr);
-    if let Ok(at) = read_file(dir, text, MAX_FILE.min(budget), 128) {
+    set_path(file, dir, attr);
+    if let Ok(at) = read_file(file, text, MAX_FILE.min(budget), 128) {
         let end = line_end(text, at, text.len());
         spans.push(Span::attribute(attr, text, at, end));
     }
-    dir.pop();
+}
+
+/// `path` = `dir`/`name`, reusing `path`'s buffer (no allocation, no parsing of the path).
+fn set_path(path: &mut PathBuf, dir: &Path, name: &str) {
+    path.as_mut_os_string().clear();
+    path.push(dir);
+    path.push(name);
 }
 
 /// `end` moved back over a trailing line end (`\n`, `\r\n`), not before `start`.
