@@ -169,15 +169,11 @@ struct DeviceText {
 }
 
 impl TreeText {
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.text).unwrap_or_default()
-    }
-
     fn each(&self) -> impl Iterator<Item = (&str, Properties<'_>)> {
-        let text = self.text();
+        let text = &self.text;
         self.devices.iter().map(move |d| {
             (
-                text.get(d.name.0..d.name.1).unwrap_or_default(),
+                std::str::from_utf8(&text[d.name.0..d.name.1]).unwrap_or_default(),
                 Properties::new(
                     text,
                     self.spans.get(d.spans.0..d.spans.1).unwrap_or_default(),
@@ -281,8 +277,7 @@ pub(crate) fn read_device(
     )? {
         return Ok(None);
     }
-    let text = std::str::from_utf8(&text).unwrap_or_default();
-    let record = Properties::new(text, &spans).to_record();
+    let record = Properties::new(&text, &spans).to_record();
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
 }
 
@@ -332,7 +327,6 @@ fn read_device_text(
     }
     // (TYPE given, a battery?) and which charge-limit attributes the uevent already has.
     let survey = |text: &Vec<u8>, spans: &Vec<Span>| {
-        let text = std::str::from_utf8(text).unwrap_or_default();
         let props = Properties::new(text, &spans[span_start..]);
         let ty = props.get("TYPE").map(str::trim);
         (
@@ -681,7 +675,9 @@ impl KeptDevice {
     }
 
     fn properties(&self) -> Option<Properties<'_>> {
-        let text = std::str::from_utf8(&self.buf[..self.used]).ok()?;
+        // Invalid UTF-8 (an odd OEM string): read afresh, where it is replaced as it is read.
+        let text = &self.buf[..self.used];
+        std::str::from_utf8(text).ok()?;
         Some(Properties::new(text, &self.spans))
     }
 }

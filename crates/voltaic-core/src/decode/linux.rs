@@ -226,11 +226,11 @@ impl Span {
 
     /// The property's key as a uevent writes it (`POWER_SUPPLY_CHARGE_BEHAVIOUR`).
     #[must_use]
-    pub fn key<'t>(&self, text: &'t str) -> Cow<'t, str> {
+    pub fn key<'t>(&self, text: &'t [u8]) -> Cow<'t, str> {
         match self.name {
-            SpanName::Key(start, end) => Cow::Borrowed(slice(text, (start, end))),
+            SpanName::Key(start, end) => String::from_utf8_lossy(bytes(text, (start, end))),
             SpanName::Prefixed(start, end) => {
-                Cow::Borrowed(slice(text, (start - PREFIX.len() as u32, end)))
+                String::from_utf8_lossy(bytes(text, (start - PREFIX.len() as u32, end)))
             }
             SpanName::Attribute(name) => {
                 Cow::Owned(format!("{PREFIX}{}", name.to_ascii_uppercase()))
@@ -240,34 +240,39 @@ impl Span {
 
     /// The property's value (as written, not trimmed).
     #[must_use]
-    pub fn value<'t>(&self, text: &'t str) -> &'t str {
-        slice(text, self.value)
+    pub fn value<'t>(&self, text: &'t [u8]) -> Cow<'t, str> {
+        String::from_utf8_lossy(bytes(text, self.value))
     }
 
     /// The name after `POWER_SUPPLY_` (`None` for other keys), as bytes of the text or the attribute's
     /// lower-case name.
-    fn short_name<'t>(&self, text: &'t str) -> Option<&'t [u8]> {
+    fn short_name<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
         match self.name {
             SpanName::Key(..) => None,
-            SpanName::Prefixed(start, end) => Some(slice(text, (start, end)).as_bytes()),
+            SpanName::Prefixed(start, end) => Some(bytes(text, (start, end))),
             SpanName::Attribute(attr) => Some(attr.as_bytes()),
         }
     }
 
     /// Whether this is `POWER_SUPPLY_` + `name` (`name` upper case, as the decoder asks for it).
-    fn is(&self, text: &str, name: &str) -> bool {
+    fn is(&self, text: &[u8], name: &str) -> bool {
         match self.name {
             SpanName::Key(..) => false,
             SpanName::Prefixed(start, end) => {
-                (end - start) as usize == name.len() && slice(text, (start, end)) == name
+                (end - start) as usize == name.len() && bytes(text, (start, end)) == name.as_bytes()
             }
             SpanName::Attribute(attr) => attr.eq_ignore_ascii_case(name),
         }
     }
 }
 
-fn slice(text: &str, (start, end): (u32, u32)) -> &str {
+fn bytes(text: &[u8], (start, end): (u32, u32)) -> &[u8] {
     text.get(start as usize..end as usize).unwrap_or_default()
+}
+
+/// A value's text; `None` when it is not UTF-8 (the shell replaces invalid bytes as it reads).
+fn text_of(text: &[u8], range: (u32, u32)) -> Option<&str> {
+    std::str::from_utf8(bytes(text, range)).ok()
 }
 
 /// `start..end` without surrounding white space (as `str::trim`; ASCII checked first, the usual case).
@@ -388,7 +393,7 @@ fn name_hash(name: &[u8]) -> usize {
 /// with the value (open addressing on [`name_hash`]), so a decode costs a few instructions per property.
 #[derive(Debug, Clone, Copy)]
 pub struct Properties<'a> {
-    text: &'a str,
+    text: &'a [u8],
     spans: &'a [Span],
     /// Span index + 1 per slot (0: empty); unused (all 0) when there are too many spans for it.
     table: [u8; TABLE],
@@ -396,9 +401,9 @@ pub struct Properties<'a> {
 }
 
 impl<'a> Properties<'a> {
-    /// The properties `spans` locate in `text`.
+    /// The properties `spans` locate in `text` (values are checked to be UTF-8 only as they are read).
     #[must_use]
-    pub fn new(text: &'a str, spans: &'a [Span]) -> Self {
+    pub fn new(text: &'a [u8], spans: &'a [Span]) -> Self {
         let mut p = Properties {
             text,
             spans,
@@ -451,13 +456,13 @@ impl<'a> Properties<'a> {
     /// The value of `POWER_SUPPLY_` + `name` (`name` upper case), untrimmed.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&'a str> {
-        self.find(name).map(|s| s.value(self.text))
+        self.find(name).and_then(|s| text_of(self.text, s.value))
     }
 
     /// [`Properties::get`], without surrounding white space.
     #[must_use]
     pub fn get_trimmed(&self, name: &str) -> Option<&'a str> {
-        self.find(name).map(|s| slice(self.text, s.trimmed))
+        self.find(name).and_then(|s| text_of(self.text, s.trimmed))
     }
 
     /// Whether the property read from attribute file `attribute` (lower case, `charge_behaviour`) is
@@ -496,7 +501,7 @@ impl<'a> Properties<'a> {
             .map(|s| {
                 (
                     s.key(self.text).into_owned(),
-                    Value::Str(s.value(self.text).to_owned()),
+                    Value::Str(s.value(self.text).into_owned()),
                 )
             })
             .collect()
@@ -1360,7 +1365,7 @@ mod tests {
             let by_record = crate::decode::decode(&records);
             let mut spans = Vec::new();
             index_uevent(text.as_bytes(), 0, &mut spans);
-            let props = Properties::new(text, &spans);
+            let props = Properties::new(text.as_bytes(), &spans);
             let mut by_props = Decoded::default();
             decode_properties(&[(records[0].id.as_str(), props)], &mut by_props);
             assert_eq!(by_props, by_record, "{text}");
@@ -1383,7 +1388,7 @@ mod tests {
             .collect();
         let mut spans = Vec::new();
         index_uevent(many.as_bytes(), 0, &mut spans);
-        let props = Properties::new(&many, &spans);
+        let props = Properties::new(many.as_bytes(), &spans);
         assert_eq!(props.get("CAPACITY"), Some("7"));
         assert_eq!(props.get("X42"), Some("42"));
     }
