@@ -19,7 +19,8 @@ src="$root/samples/$sample"
 
 if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
     [ "$(id -u)" = 0 ] || { echo "needs root (a private mount namespace)" >&2; exit 2; }
-    runner_version=$(sed -n 's/^gungraun = "=\(.*\)"/\1/p' "$root/benches/Cargo.toml")
+    runner_version=$(sed -n 's/^gungraun = { version = "=\([^"]*\)".*/\1/p' "$root/benches/Cargo.toml")
+    [ -n "$runner_version" ] || { echo "no exact gungraun version in benches/Cargo.toml" >&2; exit 2; }
     if [ "$(gungraun-runner --version 2>/dev/null | awk '{print $2}')" != "$runner_version" ]; then
         cargo install -q --locked gungraun-runner --version "$runner_version"
     fi
@@ -29,8 +30,8 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
     if [ ${#need[@]} -gt 0 ]; then
         apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
     fi
-    cargo bench -q -p voltaic-bench --no-run --manifest-path "$root/Cargo.toml"
-    cargo build -q --release -p voltaic-bench --bin syscalls --manifest-path "$root/Cargo.toml"
+    cargo bench -q -p voltaic-bench --features measure --no-run --manifest-path "$root/Cargo.toml"
+    cargo build -q --release -p voltaic-bench --features measure --bin syscalls --manifest-path "$root/Cargo.toml"
     work=$(mktemp -d /tmp/voltaic-bench.XXXXXX)
     trap 'rm -rf "$work"' EXIT
     mkdir -p "$work/devices" "$work/power_supply"
@@ -60,7 +61,7 @@ fi
 # Inside the private mount namespace.
 mount --bind "$_VOLTAIC_BENCH_TREE" /sys/class/power_supply
 cd "$root"
-out=$(cargo bench -q -p voltaic-bench --bench read 2>&1) || { printf '%s\n' "$out"; exit 1; }
+out=$(cargo bench -q -p voltaic-bench --features measure --bench read 2>&1) || { printf '%s\n' "$out"; exit 1; }
 printf '%s\n' "$out"
 
 # "name  instructions  blocks" for each benchmark, from gungraun's report.

@@ -278,7 +278,7 @@ fn text_of(text: &[u8], range: (u32, u32)) -> Option<&str> {
 /// `start..end` without surrounding white space (as `str::trim`; ASCII checked first, the usual case).
 fn trimmed(text: &[u8], start: usize, end: usize) -> (u32, u32) {
     let value = text.get(start..end).unwrap_or_default();
-    let plain = |b: Option<&u8>| b.is_none_or(|b| b.is_ascii_graphic());
+    let plain = |b: Option<&u8>| b.is_none_or(u8::is_ascii_graphic);
     if plain(value.first()) && plain(value.last()) {
         return (start as u32, end as u32);
     }
