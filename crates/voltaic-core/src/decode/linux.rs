@@ -390,7 +390,7 @@ fn name_hash(name: &[u8]) -> usize {
 /// One device's properties, borrowed from the text they were read into (a uevent, attribute values):
 /// what [`refresh_battery`] and [`decode_properties`] read, without a [`Record`] being built. A key that
 /// appears twice takes its last value, as in a [`Record`]. Lookups go through a small hash table built
-/// with the value (open addressing on [`name_hash`]), so a decode costs a few instructions per property.
+/// with the value (open addressing on a hash of the name), so a decode costs a few instructions per property.
 #[derive(Debug, Clone, Copy)]
 pub struct Properties<'a> {
     text: &'a [u8],
