@@ -23,10 +23,12 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
     cargo build -q --release -p voltaic-cli --manifest-path "$root/Cargo.toml"
     work=$(mktemp -d /tmp/voltaic-bench-cli.XXXXXX)
     trap 'rm -rf "$work"' EXIT
-    mkdir -p "$work/devices" "$work/power_supply"
+    # Device directories directly in the class directory (libudev, and so upowerd, takes only syspaths
+    # under /sys), each with the `subsystem` link udev reads the subsystem's name from.
+    mkdir -p "$work/power_supply"
     for d in "$src"/*/; do
         name=$(basename "$d")
-        dev="$work/devices/$name"
+        dev="$work/power_supply/$name"
         mkdir -p "$dev"
         cp "$d"* "$dev/"
         while IFS='=' read -r key value; do
@@ -39,9 +41,7 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
                     ;;
             esac
         done < "$d/uevent"
-        # libudev (upowerd) takes a device's subsystem from the name this link points to
-        ln -s ../../power_supply "$dev/subsystem"
-        ln -s "$work/devices/$name" "$work/power_supply/$name"  # absolute: the class directory is bind-mounted elsewhere
+        ln -s ../../../class/power_supply "$dev/subsystem"
     done
     _VOLTAIC_BENCH_NS=1 _VOLTAIC_BENCH_WORK="$work" \
         unshare --mount --propagation private "$0" "$sample" "$runs"
