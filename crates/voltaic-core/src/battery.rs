@@ -283,12 +283,18 @@ impl Technology {
     /// the BSDs' (`Lithium Ion`). Case and punctuation do not matter; anything else is [`Technology::Unknown`].
     #[must_use]
     pub fn parse(text: &str) -> Technology {
-        let key: String = text
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        match key.as_str() {
+        // Lower-cased letters and digits, gathered on the stack (refresh decodes this every time): no
+        // known name has more than 32 of them.
+        let mut buf = [0u8; 32];
+        let mut len = 0;
+        for c in text.bytes().filter(u8::is_ascii_alphanumeric) {
+            let Some(slot) = buf.get_mut(len) else {
+                return Technology::Unknown;
+            };
+            *slot = c.to_ascii_lowercase();
+            len += 1;
+        }
+        match std::str::from_utf8(&buf[..len]).unwrap_or_default() {
             // `Li-I` is the second Windows code for lithium-ion (MS docs BATTERY_INFORMATION).
             "liion" | "lion" | "lii" | "lithiumion" | "li" => Technology::LithiumIon,
             "lipoly" | "lip" | "lipo" | "lipol" | "lithiumpolymer" | "lipolymer" => {

@@ -249,7 +249,8 @@ impl Record {
     }
 
     /// Every entry in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    #[must_use]
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 

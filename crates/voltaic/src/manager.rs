@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use voltaic_core::decode::{self, Decoded, Skipped};
 use voltaic_core::record::RawDevice;
@@ -17,8 +17,12 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 
 /// Reads batteries and power sources, from this machine or from a recording.
 ///
-/// A `Manager` is cheap to create, to clone and to share between threads (`Send + Sync`); it keeps no
-/// OS handle open between calls. Every call reads afresh.
+/// A `Manager` is cheap to create, to clone and to share between threads (`Send + Sync`). Every call
+/// reads afresh. On Linux (and for a replayed sysfs-like directory) it keeps the files of the batteries
+/// it has [refreshed](Manager::refresh) open, so that a steady refresh is one `pread` of the battery's
+/// `uevent`, decoded in place without allocating; clones share these handles (behind a mutex). A
+/// handle is dropped when its device goes; a battery whose maker, model or serial changed is read
+/// afresh.
 ///
 /// ```no_run
 /// let manager = voltaic::Manager::new()?;
@@ -30,6 +34,8 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Manager {
     source: Source,
+    /// Open handles of refreshed batteries (sysfs sources), shared by clones.
+    kept: Arc<Mutex<sysfs::Kept>>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,13 +67,16 @@ impl Manager {
     /// [`ErrorKind::Unsupported`] on a system voltaic has no backend for (use [`Manager::replay`] there).
     pub fn new() -> Result<Manager> {
         if !sys::SUPPORTED {
-            return sys::read_all().map(|_| Manager {
-                source: Source::System,
-            });
+            return sys::read_all().map(|_| Manager::of(Source::System));
         }
-        Ok(Manager {
-            source: Source::System,
-        })
+        Ok(Manager::of(Source::System))
+    }
+
+    fn of(source: Source) -> Manager {
+        Manager {
+            source,
+            kept: Arc::default(),
+        }
     }
 
     /// A manager that reads a recording instead of this machine: a directory laid out like
@@ -83,9 +92,7 @@ impl Manager {
         let meta = fs::metadata(path).map_err(|e| Error::io("opening the recording", path, e))?;
         if meta.is_dir() {
             check_power_supply_dir(path)?;
-            return Ok(Manager {
-                source: Source::SysfsTree(path.to_owned()),
-            });
+            return Ok(Manager::of(Source::SysfsTree(path.to_owned())));
         }
         let mut bytes = Vec::new();
         fs::File::open(path)
@@ -99,9 +106,7 @@ impl Manager {
             .with_path(path));
         }
         let devices = parse_recording(&bytes).map_err(|e| e.with_path(path))?;
-        Ok(Manager {
-            source: Source::Recording(Arc::new(devices)),
-        })
+        Ok(Manager::of(Source::Recording(Arc::new(devices))))
     }
 
     /// Whether this manager replays a recording rather than reading this machine.
@@ -122,13 +127,18 @@ impl Manager {
 
     /// Everything at this moment: all batteries (system and peripheral), power sources, skipped devices.
     pub fn snapshot(&self) -> Result<Snapshot> {
-        let (devices, unreadable) = self.raw()?;
+        // sysfs sources are decoded in place (no records built); recordings from their records.
+        let (decoded, unreadable) = match &self.source {
+            Source::System => sys::decode_all()?,
+            Source::SysfsTree(root) => sysfs::decode_tree(root)?,
+            Source::Recording(devices) => (decode::decode(devices), Vec::new()),
+        };
         let Decoded {
             mut batteries,
             power_sources,
             mut skipped,
             ..
-        } = decode::decode(&devices);
+        } = decoded;
         // Stable sort: system batteries first, each kind in the OS's order.
         batteries.sort_by_key(|b| b.kind != Kind::System);
         skipped.extend(unreadable);
@@ -171,16 +181,51 @@ impl Manager {
     /// `battery` is left as it was.
     pub fn refresh(&self, battery: &mut Battery) -> Result<()> {
         let device = match &self.source {
-            Source::System => sys::read_one(&battery.id)?,
-            Source::SysfsTree(root) => sysfs::read_device(root, &battery.id).map_err(|reason| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("reading power supply {}: {reason}", battery.id),
-                )
-                .with_path(root)
-            })?,
+            Source::System => match sys::SYSFS_ROOT {
+                Some(root) => return self.refresh_sysfs(Path::new(root), battery, false),
+                None => sys::read_one(&battery.id)?,
+            },
+            Source::SysfsTree(root) => return self.refresh_sysfs(root, battery, true),
             Source::Recording(devices) => devices.iter().find(|d| d.id == battery.id).cloned(),
         };
+        Self::decode_refreshed(device, battery)
+    }
+
+    /// Refreshes through the kept handles; reads the device afresh when they cannot serve it.
+    fn refresh_sysfs(&self, root: &Path, battery: &mut Battery, replayed: bool) -> Result<()> {
+        let miss = {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            match kept.refresh(root, battery, replayed) {
+                Ok(()) => return Ok(()),
+                Err(miss) => miss,
+            }
+        };
+        let gone = |what: &str| {
+            Error::new(
+                ErrorKind::DeviceGone,
+                format!("battery {} {what}", battery.id),
+            )
+            .with_path(root)
+        };
+        match miss {
+            sysfs::Miss::Gone => Err(gone("has gone")),
+            sysfs::Miss::NotBattery(skip) => {
+                Err(gone(&format!("is no battery now: {}", skip.reason)))
+            }
+            sysfs::Miss::ReadAfresh => {
+                let device = sysfs::read_device(root, &battery.id).map_err(|reason| {
+                    Error::new(
+                        ErrorKind::Io,
+                        format!("reading power supply {}: {reason}", battery.id),
+                    )
+                    .with_path(root)
+                })?;
+                Self::decode_refreshed(device, battery)
+            }
+        }
+    }
+
+    fn decode_refreshed(device: Option<RawDevice>, battery: &mut Battery) -> Result<()> {
         let gone = || {
             Error::new(
                 ErrorKind::DeviceGone,

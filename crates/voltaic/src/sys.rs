@@ -63,3 +63,79 @@ mod imp;
 mod imp;
 
 pub(crate) use imp::{SUPPORTED, read_all, read_one};
+
+/// The sysfs-like class directory this system's batteries are read from, where there is one (Linux):
+/// `Manager` reads it through [`crate::sysfs`] directly, in place, and keeps handles for refresh.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use imp::{SYSFS_ROOT, decode_all};
+
+/// Systems without a sysfs: `Manager` refreshes through `read_one`.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) const SYSFS_ROOT: Option<&str> = None;
+
+/// Reads and decodes every device (the shells without an in-place path build records).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn decode_all() -> crate::error::Result<(voltaic_core::decode::Decoded, Vec<Skipped>)> {
+    let reading = read_all()?;
+    Ok((
+        voltaic_core::decode::decode(&reading.devices),
+        reading.unreadable,
+    ))
+}
+
+// Reading files of a sysfs-like tree (crate::sysfs runs on every OS, for `--replay DIR`).
+
+/// Opening never blocks (a FIFO opens at once, and is then refused as not a regular file) and never
+/// follows a final symlink (open(2) O_NONBLOCK, O_NOFOLLOW).
+#[cfg(unix)]
+pub(crate) fn open_flags(options: &mut std::fs::OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+}
+
+/// Windows opens no FIFOs by path and follows reparse points like any reader.
+#[cfg(not(unix))]
+pub(crate) fn open_flags(_options: &mut std::fs::OpenOptions) {}
+
+/// One positioned read (pread(2)): the file offset is left alone, so a kept handle needs no seek.
+#[cfg(unix)]
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+/// One positioned read (ReadFile with an offset).
+#[cfg(windows)]
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// Elsewhere: seek, then read.
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset))?;
+    file.read(buf)
+}
+
+/// The errno of a read on a deleted kernel object (kernfs answers ENODEV once a device is gone).
+#[cfg(unix)]
+pub(crate) const ENODEV: Option<i32> = Some(libc::ENODEV);
+
+/// No kernfs: no such errno.
+#[cfg(not(unix))]
+pub(crate) const ENODEV: Option<i32> = None;
+
+/// Whether an open file has been unlinked or replaced (st_nlink 0): a replayed tree's file that a
+/// kept handle must no longer read.
+#[cfg(unix)]
+pub(crate) fn unlinked(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(file.metadata()?.nlink() == 0)
+}
+
+/// Windows does not delete a file while it is open.
+#[cfg(not(unix))]
+pub(crate) fn unlinked(_file: &std::fs::File) -> std::io::Result<bool> {
+    Ok(false)
+}

@@ -1,22 +1,47 @@
-//! Reading a directory laid out like `/sys/class/power_supply` into raw records.
+//! Reading a directory laid out like `/sys/class/power_supply`.
 //!
 //! This is plain file IO and compiles everywhere: the Linux shell points it at `/sys/class/power_supply`,
 //! and `--replay DIR` points it at a copy on any OS. Each device's `uevent` is read in one `read` (a
 //! consistent snapshot); attribute files are read only for what the uevent lacks.
+//!
+//! Three readers share one way of reading a device ([`read_device_text`]): the records of [`read_tree`]
+//! (what `voltaic record` prints), the in-place decode of [`decode_tree`] (what a snapshot costs: every
+//! text in one buffer, decoded from borrowed [`Properties`], no record built), and [`Kept`], the handles a
+//! `Manager` keeps so that a steady refresh is one `pread` of the uevent (plus one per charge-limit
+//! attribute the battery has) into a reused buffer, decoded in place without allocating.
+//!
+//! A tree is untrusted input (`--replay DIR` of a stranger's directory): only attribute names of the
+//! power-supply class are read, never every file of a directory; each file, each device and the whole
+//! tree have a byte budget and the device count is bounded; every file is opened non-blocking and
+//! without following a final symlink, and is read only if the opened handle is a regular file (a FIFO,
+//! a device node or `/proc/kmsg` never blocks a reading). Device directories themselves are followed:
+//! the entries of the real `/sys/class/power_supply` are symlinks to the device directories.
 
-use std::fs;
-use std::io::{self, Read};
-use std::path::Path;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
 
-use voltaic_core::decode::Skipped;
-use voltaic_core::decode::linux::PREFIX;
-use voltaic_core::record::{Os, RawDevice, Record, Value};
+use voltaic_core::Battery;
+use voltaic_core::decode::linux::{self as rules, Properties, Span, index_uevent};
+use voltaic_core::decode::{Decoded, Skipped};
+use voltaic_core::record::{Os, RawDevice};
 
 use crate::error::{Error, Result};
 
-/// Files larger than this are not power-supply attributes (sysfs attributes are at most one page); reading
-/// stops there so that a corrupt or hostile tree cannot make us allocate without bound.
-const MAX_FILE: u64 = 64 * 1024;
+/// Files larger than this are not power-supply attributes (sysfs attributes are at most one page, 64 KiB on
+/// the largest page size); reading stops there.
+const MAX_FILE: usize = 64 * 1024;
+/// What one device may cost in total (its uevent, or every attribute when the uevent is unreadable).
+const MAX_DEVICE_BYTES: usize = 128 * 1024;
+/// What a whole tree may cost; a real machine's class directory holds a few KiB.
+const MAX_TREE_BYTES: usize = 4 * 1024 * 1024;
+/// Devices read from one tree (machines with most supplies, phones and docks, list a few dozen).
+const MAX_DEVICES: usize = 256;
+/// Directory entries considered at all (they are sorted before reading, so listing must stop somewhere).
+const MAX_ENTRIES: usize = 4 * MAX_DEVICES;
+/// Batteries whose handles a manager keeps at once.
+const MAX_KEPT: usize = 32;
 
 /// Attributes that platform drivers add to a battery outside the power-supply property list (so they are
 /// never in the uevent): thinkpad_acpi, asus-wmi, dell-laptop, huawei-wmi … hook `charge_control_*` and
@@ -31,6 +56,95 @@ const EXTRA_BATTERY_ATTRS: [&str; 6] = [
     "charge_types",
 ];
 
+/// The attribute files of the power-supply class (`POWER_SUPPLY_ATTR` entries of
+/// drivers/power/supply/power_supply_sysfs.c, plus the hooked attributes above): the only files read
+/// one by one when a device's uevent cannot be read.
+const ATTRIBUTES: [&str; 83] = [
+    "type",
+    "status",
+    "charge_type",
+    "charge_types",
+    "health",
+    "present",
+    "online",
+    "authentic",
+    "technology",
+    "cycle_count",
+    "voltage_max",
+    "voltage_min",
+    "voltage_max_design",
+    "voltage_min_design",
+    "voltage_now",
+    "voltage_avg",
+    "voltage_ocv",
+    "voltage_boot",
+    "current_max",
+    "current_now",
+    "current_avg",
+    "current_boot",
+    "power_now",
+    "power_avg",
+    "charge_full_design",
+    "charge_empty_design",
+    "charge_full",
+    "charge_empty",
+    "charge_now",
+    "charge_avg",
+    "charge_counter",
+    "constant_charge_current",
+    "constant_charge_current_max",
+    "constant_charge_voltage",
+    "constant_charge_voltage_max",
+    "charge_control_limit",
+    "charge_control_limit_max",
+    "charge_control_start_threshold",
+    "charge_control_end_threshold",
+    "charge_start_threshold",
+    "charge_stop_threshold",
+    "charge_behaviour",
+    "input_current_limit",
+    "input_voltage_limit",
+    "input_power_limit",
+    "energy_full_design",
+    "energy_empty_design",
+    "energy_full",
+    "energy_empty",
+    "energy_now",
+    "energy_avg",
+    "capacity",
+    "capacity_alert_min",
+    "capacity_alert_max",
+    "capacity_error_margin",
+    "capacity_level",
+    "temp",
+    "temp_max",
+    "temp_min",
+    "temp_alert_min",
+    "temp_alert_max",
+    "temp_ambient",
+    "temp_ambient_alert_min",
+    "temp_ambient_alert_max",
+    "time_to_empty_now",
+    "time_to_empty_avg",
+    "time_to_full_now",
+    "time_to_full_avg",
+    "usb_type",
+    "scope",
+    "precharge_current",
+    "charge_term_current",
+    "calibrate",
+    "manufacture_year",
+    "manufacture_month",
+    "manufacture_day",
+    "model_name",
+    "manufacturer",
+    "serial_number",
+    "charge_full_design_avg",
+    "internal_resistance",
+    "state_of_health",
+    "voltage_now_avg",
+];
+
 /// What reading a power-supply directory gave: device records, and devices that could not be read.
 #[derive(Debug, Default)]
 pub(crate) struct TreeRead {
@@ -38,162 +152,553 @@ pub(crate) struct TreeRead {
     pub unreadable: Vec<Skipped>,
 }
 
-/// Reads every device under `root`, sorted by name. One unreadable device never aborts the listing.
-pub(crate) fn read_tree(root: &Path) -> Result<TreeRead> {
-    let entries = fs::read_dir(root).map_err(|e| Error::io("listing power supplies", root, e))?;
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    names.sort();
-    let mut out = TreeRead::default();
-    for name in names {
-        match read_device(root, &name) {
-            Ok(Some(device)) => out.devices.push(device),
-            // Gone between listing and reading (a mouse switched off): simply not there.
-            Ok(None) => {}
-            Err(reason) => out.unreadable.push(Skipped::new(name, reason)),
-        }
-    }
-    Ok(out)
+/// Every device's text in one buffer: names, uevents and attribute values, located by spans.
+#[derive(Debug, Default)]
+struct TreeText {
+    /// Valid UTF-8 (invalid bytes of a file are replaced as it is read).
+    text: Vec<u8>,
+    spans: Vec<Span>,
+    devices: Vec<DeviceText>,
+    unreadable: Vec<Skipped>,
 }
 
-/// Reads the device `name` under `root`. `Ok(None)` when it no longer exists; `Err(reason)` when it
-/// exists but nothing could be read from it.
+#[derive(Debug)]
+struct DeviceText {
+    name: (usize, usize),
+    spans: (usize, usize),
+}
+
+impl TreeText {
+    fn each(&self) -> impl Iterator<Item = (&str, Properties<'_>)> {
+        let text = &self.text;
+        self.devices.iter().map(move |d| {
+            (
+                std::str::from_utf8(&text[d.name.0..d.name.1]).unwrap_or_default(),
+                Properties::new(
+                    text,
+                    self.spans.get(d.spans.0..d.spans.1).unwrap_or_default(),
+                ),
+            )
+        })
+    }
+}
+
+/// Reads every device under `root` into records, sorted by name. One unreadable device never aborts the
+/// listing.
+pub(crate) fn read_tree(root: &Path) -> Result<TreeRead> {
+    let tree = read_tree_text(root)?;
+    let devices = tree
+        .each()
+        .map(|(name, props)| RawDevice::new(Os::Linux, name, props.to_record()))
+        .collect();
+    Ok(TreeRead {
+        devices,
+        unreadable: tree.unreadable,
+    })
+}
+
+/// Reads and decodes every device under `root` in place (no record is built): what a snapshot costs.
+/// Returns the decoded devices and the devices that could not be read.
+pub(crate) fn decode_tree(root: &Path) -> Result<(Decoded, Vec<Skipped>)> {
+    let tree = read_tree_text(root)?;
+    let devices: Vec<(&str, Properties<'_>)> = tree.each().collect();
+    let mut decoded = Decoded::default();
+    rules::decode_properties(&devices, &mut decoded);
+    drop(devices);
+    Ok((decoded, tree.unreadable))
+}
+
+fn read_tree_text(root: &Path) -> Result<TreeText> {
+    let entries = fs::read_dir(root).map_err(|e| Error::io("listing power supplies", root, e))?;
+    let mut names: Vec<OsString> = entries
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .filter(|n| !n.as_encoded_bytes().starts_with(b"."))
+        .take(MAX_ENTRIES)
+        .collect();
+    names.sort_unstable();
+    let mut tree = TreeText {
+        text: Vec::with_capacity(4096),
+        ..TreeText::default()
+    };
+    let mut dir = PathBuf::with_capacity(root.as_os_str().len() + 64);
+    let mut file = PathBuf::with_capacity(root.as_os_str().len() + 96);
+    for (i, name) in names.iter().enumerate() {
+        let name = name.to_string_lossy();
+        if i >= MAX_DEVICES || tree.text.len() >= MAX_TREE_BYTES {
+            tree.unreadable.push(Skipped::new(
+                name,
+                format!(
+                    "not read, nor the {} devices after it: a power-supply directory is read up to {MAX_DEVICES} \
+                     devices and {} KiB",
+                    names.len() - i - 1,
+                    MAX_TREE_BYTES >> 10
+                ),
+            ));
+            break;
+        }
+        set_path(&mut dir, root, &name);
+        let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - tree.text.len());
+        let name_start = tree.text.len();
+        tree.text.extend_from_slice(name.as_bytes());
+        let name_end = tree.text.len();
+        let span_start = tree.spans.len();
+        match read_device_text(&dir, &mut file, &mut tree.text, &mut tree.spans, budget) {
+            Ok(true) => tree.devices.push(DeviceText {
+                name: (name_start, name_end),
+                spans: (span_start, tree.spans.len()),
+            }),
+            // Gone between listing and reading (a mouse switched off): simply not there.
+            Ok(false) => tree.text.truncate(name_start),
+            Err(reason) => {
+                tree.text.truncate(name_start);
+                tree.spans.truncate(span_start);
+                tree.unreadable.push(Skipped::new(name, reason));
+            }
+        }
+    }
+    Ok(tree)
+}
+
+/// Reads the device `name` under `root` into a record. `Ok(None)` when it no longer exists; `Err(reason)`
+/// when it exists but nothing could be read from it.
 pub(crate) fn read_device(
     root: &Path,
     name: &str,
 ) -> std::result::Result<Option<RawDevice>, String> {
     let dir = root.join(name);
-    if !dir.is_dir() {
-        return if dir.exists() {
-            Err("not a directory".into())
-        } else {
-            Ok(None)
-        };
+    let mut text = Vec::new();
+    let mut spans = Vec::new();
+    if !read_device_text(
+        &dir,
+        &mut PathBuf::new(),
+        &mut text,
+        &mut spans,
+        MAX_DEVICE_BYTES,
+    )? {
+        return Ok(None);
     }
-    let mut record = match read_small(&dir.join("uevent")) {
-        Ok(text) => uevent_record(&text),
-        Err(e) if !dir.exists() => {
-            let _ = e;
-            return Ok(None);
+    let record = Properties::new(&text, &spans).to_record();
+    Ok(Some(RawDevice::new(Os::Linux, name, record)))
+}
+
+/// Reads the device directory `dir` into `text` (appending) and `spans`, spending at most `budget`
+/// bytes. `Ok(false)` when the device is gone (its directory, or its uevent with ENODEV); `Err(reason)`
+/// when it exists but nothing could be read from it. `file` is scratch space for file paths.
+fn read_device_text(
+    dir: &Path,
+    file: &mut PathBuf,
+    text: &mut Vec<u8>,
+    spans: &mut Vec<Span>,
+    budget: usize,
+) -> std::result::Result<bool, String> {
+    let start = text.len();
+    let span_start = spans.len();
+    let left = |text: &Vec<u8>| budget.saturating_sub(text.len() - start);
+    set_path(file, dir, "uevent");
+    let uevent = read_file(file, text, MAX_FILE.min(budget), 2048);
+    match uevent {
+        Ok(at) => {
+            index_uevent(&text[at..], at, spans);
         }
+        // ENODEV: the kernel object was deleted as we read it (kernfs); no directory: removed.
+        Err(e) if is_deleted(&e) || !dir.exists() => return Ok(false),
         // The whole uevent fails when any one property read fails with an error other than
         // ENODEV/ENODATA (power_supply_sysfs.c `power_supply_uevent`): read the attributes one by one.
+        // Files failing with ENODEV, ENODATA, EIO, EAGAIN or EACCES are left out: the value is unknown
+        // right now, not the device broken.
         Err(uevent_err) => {
-            let record = attribute_record(&dir);
-            if record.is_empty() {
-                if !dir.exists() {
-                    return Ok(None);
+            for attr in ATTRIBUTES {
+                if left(text) == 0 {
+                    break;
+                }
+                read_attr(dir, file, attr, text, spans, left(text));
+            }
+            if spans.len() == span_start {
+                // Nothing of the device left (its directory, or every file of it): gone.
+                if uevent_err.kind() == io::ErrorKind::NotFound || !dir.exists() {
+                    return Ok(false);
                 }
                 return Err(format!(
                     "uevent unreadable ({}) and no attribute readable",
                     describe(&uevent_err)
                 ));
             }
-            record
         }
-    };
-    // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
-    if !record.contains("POWER_SUPPLY_TYPE")
-        && let Some(ty) = read_attr(&dir, "type")
-    {
-        record.push("POWER_SUPPLY_TYPE", Value::Str(ty));
     }
-    let is_battery = record
-        .text("POWER_SUPPLY_TYPE")
-        .is_none_or(|t| t.trim() == "Battery");
+    // (TYPE given, a battery?) and which charge-limit attributes the uevent already has.
+    let survey = |text: &Vec<u8>, spans: &Vec<Span>| {
+        let props = Properties::new(text, &spans[span_start..]);
+        let ty = props.get("TYPE").map(str::trim);
+        (
+            ty.is_some(),
+            ty.is_none_or(|t| t == "Battery"),
+            EXTRA_BATTERY_ATTRS.map(|a| props.has_attribute(a)),
+        )
+    };
+    let (has_type, mut is_battery, mut present) = survey(text, spans);
+    // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
+    if !has_type {
+        read_attr(dir, file, "type", text, spans, left(text));
+        (_, is_battery, present) = survey(text, spans);
+    }
     if is_battery {
-        for attr in EXTRA_BATTERY_ATTRS {
-            let key = format!("{PREFIX}{}", attr.to_ascii_uppercase());
-            if !record.contains(&key)
-                && let Some(value) = read_attr(&dir, attr)
-            {
-                record.push(key, Value::Str(value));
+        for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
+            if !present {
+                read_attr(dir, file, attr, text, spans, left(text));
             }
         }
     }
-    Ok(Some(RawDevice::new(Os::Linux, name, record)))
+    Ok(true)
 }
 
-fn uevent_record(text: &str) -> Record {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), Value::Str(v.to_owned())))
-        .collect()
-}
-
-/// Every readable regular attribute file of `dir`, as uevent keys. Files failing with ENODEV, ENODATA,
-/// EIO, EAGAIN or EACCES are left out: the value is unknown right now, not the device broken.
-fn attribute_record(dir: &Path) -> Record {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Record::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "uevent" && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .collect();
-    names.sort();
-    let mut record = Record::new();
-    for name in names {
-        if let Some(value) = read_attr(dir, &name) {
-            record.push(
-                format!("{PREFIX}{}", name.to_ascii_uppercase()),
-                Value::Str(value),
-            );
-        }
+/// Reads attribute `attr` of `dir` (without its line end) into `text` and adds its span; nothing when
+/// absent or unreadable.
+fn read_attr(
+    dir: &Path,
+    file: &mut PathBuf,
+    attr: &'static str,
+    text: &mut Vec<u8>,
+    spans: &mut Vec<Span>,
+    budget: usize,
+) {
+    if budget == 0 {
+        return;
     }
-    record
+    set_path(file, dir, attr);
+    if let Ok(at) = read_file(file, text, MAX_FILE.min(budget), 128) {
+        let end = line_end(text, at, text.len());
+        spans.push(Span::attribute(attr, text, at, end));
+    }
 }
 
-/// One attribute's text without the trailing newline; `None` when absent or unreadable.
-fn read_attr(dir: &Path, name: &str) -> Option<String> {
-    read_small(&dir.join(name))
-        .ok()
-        .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
+/// `path` = `dir`/`name`, reusing `path`'s buffer (no allocation, no parsing of the path).
+fn set_path(path: &mut PathBuf, dir: &Path, name: &str) {
+    path.as_mut_os_string().clear();
+    path.push(dir);
+    path.push(name);
 }
 
-/// Reads at most [`MAX_FILE`] bytes in as few reads as the kernel allows; invalid UTF-8 is replaced,
-/// not an error (OEM strings are not always UTF-8: battery crate issues #60 and #72).
-fn read_small(path: &Path) -> io::Result<String> {
-    // Only regular files: in a replayed tree a FIFO or device node would block or never end.
-    if !fs::metadata(path)?.is_file() {
+/// `end` moved back over a trailing line end (`\n`, `\r\n`), not before `start`.
+fn line_end(text: &[u8], start: usize, mut end: usize) -> usize {
+    while end > start && matches!(text[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    end
+}
+
+/// Appends the file at `path` (at most `limit` bytes) to `text`, returning where it starts; invalid
+/// UTF-8 is replaced, not an error (OEM strings are not always UTF-8: battery crate issues #60 and #72).
+fn read_file(path: &Path, text: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<usize> {
+    let file = open(path)?;
+    let at = text.len();
+    read_into(&file, text, limit, first)?;
+    if std::str::from_utf8(&text[at..]).is_err() {
+        let fixed = String::from_utf8_lossy(&text[at..]).into_owned();
+        text.truncate(at);
+        text.extend_from_slice(fixed.as_bytes());
+    }
+    Ok(at)
+}
+
+/// Opens `path` for reading without blocking (a FIFO opens at once) and without following a final
+/// symlink, and checks on the handle (no stat-then-open race) that it is a regular file.
+fn open(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    crate::sys::open_flags(&mut options);
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "not a regular file",
+            format!("{} is not a regular file", path.display()),
         ));
     }
-    let mut bytes = Vec::with_capacity(4096);
-    fs::File::open(path)?
-        .take(MAX_FILE)
-        .read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(file)
+}
+
+/// Appends at most `limit` bytes of `file`, from offset 0, to `buf`, in as few reads as the kernel
+/// allows: a sysfs attribute comes whole in one read, and a read shorter than asked is the end of a
+/// regular file, so no second read is spent on finding the end. The first read asks for `first` bytes.
+fn read_into(file: &File, buf: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<()> {
+    let start = buf.len();
+    let mut len = 0;
+    let mut chunk = limit.min(first);
+    loop {
+        buf.resize(start + chunk, 0);
+        let n = match crate::sys::read_at(file, &mut buf[start + len..], len as u64) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        };
+        len += n;
+        if n == 0 || len < chunk || chunk == limit {
+            break;
+        }
+        chunk = (chunk * 2).min(limit);
+    }
+    buf.truncate(start + len);
+    Ok(())
+}
+
+/// Whether a read failed because the device is gone: its files removed (ENOENT), or the kernel object
+/// deleted under an open handle (ENODEV, kernfs `kernfs_fop_read_iter`).
+fn is_gone(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::NotFound || is_deleted(err)
+}
+
+/// ENODEV: the kernel object behind the file was deleted.
+fn is_deleted(err: &io::Error) -> bool {
+    err.raw_os_error().is_some() && err.raw_os_error() == crate::sys::ENODEV
 }
 
 /// A short name for an IO error, naming the errno where there is one (`ENODEV`, `EIO`).
 fn describe(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(code) => format!("{} (os error {code})", err.kind()),
-        None => err.kind().to_string(),
+        None => err.to_string(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Why a kept-handle refresh did not decode the battery.
+#[derive(Debug)]
+pub(crate) enum Miss {
+    /// The device is gone.
+    Gone,
+    /// The device no longer describes a usable battery.
+    NotBattery(Skipped),
+    /// Not readable through kept handles (no uevent, a different pack, odd text): read it afresh.
+    ReadAfresh,
+}
 
-    #[test]
-    fn uevent_record_splits_on_first_equals() {
-        let r = uevent_record(
-            "POWER_SUPPLY_STATUS=Not charging\nPOWER_SUPPLY_MODEL_NAME=a=b\nDEVTYPE=power_supply\n",
-        );
-        assert_eq!(
-            r.text("POWER_SUPPLY_STATUS").as_deref(),
-            Some("Not charging")
-        );
-        assert_eq!(r.text("POWER_SUPPLY_MODEL_NAME").as_deref(), Some("a=b"));
+/// The open handles of the batteries a `Manager` has refreshed, so that a steady refresh is one `pread`
+/// at offset 0 of the kept uevent descriptor (sysfs regenerates the text at each read from offset 0),
+/// plus one per charge-limit attribute the battery was found to have. A handle is dropped when its
+/// device goes (ENODEV or ENOENT on read; in a replayed tree also a file unlinked or replaced), and a
+/// battery whose identity (maker, model, serial) changed is read afresh: a different pack in the bay.
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    devices: Vec<KeptDevice>,
+}
+
+#[derive(Debug)]
+struct KeptDevice {
+    id: String,
+    uevent: File,
+    /// Charge-limit attributes the battery has (learnt when it was opened; they change only by a
+    /// write, but are re-read at each refresh: one `pread` each).
+    attrs: Vec<(&'static str, File)>,
+    /// The `type` attribute when the uevent lacks TYPE (old kernels): it never changes.
+    ty: Option<String>,
+    /// MANUFACTURER, MODEL_NAME, SERIAL_NUMBER when the device was opened.
+    identity: [Option<String>; 3],
+    /// The read buffer (its length is its capacity: no zeroing on each refresh), and how much of it the
+    /// last read filled.
+    buf: Vec<u8>,
+    used: usize,
+    spans: Vec<Span>,
+}
+
+const IDENTITY: [&str; 3] = ["MANUFACTURER", "MODEL_NAME", "SERIAL_NUMBER"];
+
+impl Kept {
+    /// Refreshes `battery` from its device under `root` through kept handles. `verify_files`: also check
+    /// that each kept file is still linked (a replayed tree's files can be replaced; sysfs files cannot).
+    pub(crate) fn refresh(
+        &mut self,
+        root: &Path,
+        battery: &mut Battery,
+        verify_files: bool,
+    ) -> std::result::Result<(), Miss> {
+        let index = match self.devices.iter().position(|d| d.id == battery.id) {
+            Some(i) => i,
+            None => self.open(root, &battery.id)?,
+        };
+        let read = self.devices[index].read(verify_files);
+        let index = match read {
+            Ok(()) => index,
+            Err(e) if is_gone(&e) => {
+                // Removed, or removed and registered again under the same name: one reopen tells which.
+                self.devices.swap_remove(index);
+                let index = self.open(root, &battery.id)?;
+                if let Err(e) = self.devices[index].read(verify_files) {
+                    self.devices.swap_remove(index);
+                    return Err(if is_gone(&e) {
+                        Miss::Gone
+                    } else {
+                        Miss::ReadAfresh
+                    });
+                }
+                index
+            }
+            Err(_) => {
+                self.devices.swap_remove(index);
+                return Err(Miss::ReadAfresh);
+            }
+        };
+        let device = &self.devices[index];
+        let Some(props) = device.properties() else {
+            self.devices.swap_remove(index);
+            return Err(Miss::ReadAfresh);
+        };
+        let same_pack = IDENTITY
+            .iter()
+            .zip(&device.identity)
+            .all(|(key, old)| props.get(key).map(str::trim) == old.as_deref());
+        if !same_pack {
+            self.devices.swap_remove(index);
+            return Err(Miss::ReadAfresh);
+        }
+        let external_power = battery.external_power;
+        rules::refresh_battery(battery, &props, external_power).map_err(Miss::NotBattery)
+    }
+
+    /// Opens the device `id` under `root` and keeps it; its index.
+    fn open(&mut self, root: &Path, id: &str) -> std::result::Result<usize, Miss> {
+        let mut dir = root.join(id);
+        dir.push("uevent");
+        let uevent = match open(&dir) {
+            Ok(f) => f,
+            Err(e) if is_gone(&e) => {
+                dir.pop();
+                return Err(if dir.exists() {
+                    Miss::ReadAfresh
+                } else {
+                    Miss::Gone
+                });
+            }
+            Err(_) => return Err(Miss::ReadAfresh),
+        };
+        dir.pop();
+        let mut device = KeptDevice {
+            id: id.to_owned(),
+            uevent,
+            attrs: Vec::new(),
+            ty: None,
+            identity: [None, None, None],
+            buf: vec![0; 4096],
+            used: 0,
+            spans: Vec::new(),
+        };
+        device.read(false).map_err(|e| {
+            if is_gone(&e) {
+                Miss::Gone
+            } else {
+                Miss::ReadAfresh
+            }
+        })?;
+        let (has_type, is_battery, identity) = {
+            let props = device.properties().ok_or(Miss::ReadAfresh)?;
+            let ty = props.get("TYPE").map(str::trim);
+            (
+                ty.is_some(),
+                ty.is_none_or(|t| t == "Battery"),
+                IDENTITY.map(|key| props.get(key).map(str::trim).map(str::to_owned)),
+            )
+        };
+        device.identity = identity;
+        if !has_type {
+            let mut text = Vec::new();
+            dir.push("type");
+            if read_file(&dir, &mut text, 64, 64).is_ok() {
+                device.ty = Some(String::from_utf8_lossy(&text).trim().to_owned());
+            }
+            dir.pop();
+        }
+        if is_battery || device.ty.as_deref().is_some_and(|t| t == "Battery") {
+            for attr in EXTRA_BATTERY_ATTRS {
+                if device.properties().is_some_and(|p| p.has_attribute(attr)) {
+                    continue;
+                }
+                dir.push(attr);
+                if let Ok(file) = open(&dir) {
+                    device.attrs.push((attr, file));
+                }
+                dir.pop();
+            }
+        }
+        if self.devices.len() >= MAX_KEPT {
+            self.devices.clear();
+        }
+        self.devices.push(device);
+        Ok(self.devices.len() - 1)
+    }
+}
+
+impl KeptDevice {
+    /// Reads the uevent and the kept attributes into the buffer and indexes them.
+    fn read(&mut self, verify_files: bool) -> io::Result<()> {
+        if verify_files {
+            for file in std::iter::once(&self.uevent).chain(self.attrs.iter().map(|(_, f)| f)) {
+                if crate::sys::unlinked(file)? {
+                    return Err(io::Error::from(io::ErrorKind::NotFound));
+                }
+            }
+        }
+        let mut used = read_whole(&self.uevent, &mut self.buf, 0)?;
+        self.spans.clear();
+        let uevent_end = used;
+        let mut attr_spans = [(0usize, 0usize); EXTRA_BATTERY_ATTRS.len()];
+        for (i, (_, file)) in self.attrs.iter().enumerate() {
+            let at = used;
+            // An attribute failing now (EIO, ENODATA) is unknown this time, not the battery gone.
+            match read_whole(file, &mut self.buf, at) {
+                Ok(end) => used = end,
+                Err(e) if is_gone(&e) => return Err(e),
+                Err(_) => {}
+            }
+            attr_spans[i] = (at, used);
+        }
+        let ty_at = used;
+        if let Some(ty) = &self.ty {
+            if self.buf.len() < used + ty.len() {
+                self.buf.resize(used + ty.len(), 0);
+            }
+            self.buf[used..used + ty.len()].copy_from_slice(ty.as_bytes());
+            used += ty.len();
+        }
+        let text = &self.buf[..used];
+        index_uevent(&text[..uevent_end], 0, &mut self.spans);
+        for ((attr, _), &(at, end)) in self.attrs.iter().zip(&attr_spans) {
+            if end > at {
+                let end = line_end(text, at, end);
+                self.spans.push(Span::attribute(attr, text, at, end));
+            }
+        }
+        if self.ty.is_some() {
+            self.spans.push(Span::attribute("type", text, ty_at, used));
+        }
+        self.used = used;
+        Ok(())
+    }
+
+    fn properties(&self) -> Option<Properties<'_>> {
+        // Invalid UTF-8 (an odd OEM string): read afresh, where it is replaced as it is read.
+        let text = &self.buf[..self.used];
+        std::str::from_utf8(text).ok()?;
+        Some(Properties::new(text, &self.spans))
+    }
+}
+
+/// Reads all of `file` (at most [`MAX_FILE`] bytes) from offset 0 into `buf[at..]`, growing `buf` only
+/// when it is full (a refresh buffer grows once, then stays); returns where the text ends.
+fn read_whole(file: &File, buf: &mut Vec<u8>, at: usize) -> io::Result<usize> {
+    let mut len = 0;
+    loop {
+        if buf.len() <= at + len {
+            buf.resize((at + len).max(2048) * 2, 0);
+        }
+        let limit = buf.len().min(at + MAX_FILE);
+        let n = match crate::sys::read_at(file, &mut buf[at + len..limit], len as u64) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        len += n;
+        if n == 0 || at + len < limit || len >= MAX_FILE {
+            return Ok(at + len);
+        }
     }
 }

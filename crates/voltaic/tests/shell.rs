@@ -249,3 +249,245 @@ fn this_machine_reads_without_error() {
             .all(|b| b.percentage.is_none_or(|p| (0.0..=100.0).contains(&p)))
     );
 }
+
+/// The refresh hot path, counted (allocations per thread, never time).
+mod steady_refresh {
+    use super::*;
+
+    fn samples() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
+    }
+
+    fn allocations_per_refresh(m: &Manager, b: &mut voltaic::Battery) -> u64 {
+        // Warm up: the first refresh opens and keeps the files, the second grows nothing.
+        m.refresh(b).unwrap();
+        m.refresh(b).unwrap();
+        // The counter counts (an allocation on this thread is seen), so a 0 below means none.
+        let probe = allocation_counter::measure(|| drop(std::hint::black_box(vec![0u8; 16])));
+        assert_eq!(probe.count_total, 1);
+        let info = allocation_counter::measure(|| {
+            for _ in 0..10 {
+                m.refresh(b).unwrap();
+            }
+        });
+        info.count_total
+    }
+
+    #[test]
+    fn a_steady_refresh_allocates_nothing() {
+        for sample in ["thinkpad-ac", "dell-charge-limit", "chromebook"] {
+            let m = Manager::replay(samples().join(sample)).unwrap();
+            let mut b = m.snapshot().unwrap().batteries.remove(0);
+            let before = b.clone();
+            assert_eq!(allocations_per_refresh(&m, &mut b), 0, "{sample}");
+            assert_eq!(
+                b, before,
+                "{sample}: a refresh of unchanged files changes nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn a_battery_held_by_a_limit_refreshes_without_allocating() {
+        let tmp = tempfile::tempdir().unwrap();
+        device(
+            tmp.path(),
+            "BAT0",
+            &BAT0.replace("Discharging", "Not charging"),
+        );
+        attr(tmp.path(), "BAT0", "charge_control_end_threshold", b"50\n");
+        attr(
+            tmp.path(),
+            "BAT0",
+            "charge_behaviour",
+            b"[auto] inhibit-charge\n",
+        );
+        let m = Manager::replay(tmp.path()).unwrap();
+        let mut b = m.batteries().unwrap().remove(0);
+        assert_eq!(allocations_per_refresh(&m, &mut b), 0);
+        assert_eq!(
+            b.state_reason.as_deref(),
+            Some("held by the charge limit (50 %)")
+        );
+        // A write to a kept attribute is seen at the next refresh.
+        attr(tmp.path(), "BAT0", "charge_control_end_threshold", b"80\n");
+        m.refresh(&mut b).unwrap();
+        assert_eq!(b.charge_end_threshold, Some(80));
+        assert_eq!(b.state_reason, None);
+    }
+
+    #[test]
+    fn a_different_pack_in_the_bay_is_read_afresh() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = format!(
+            "{BAT0}POWER_SUPPLY_MANUFACTURER=SMP\nPOWER_SUPPLY_MODEL_NAME=45N1029\nPOWER_SUPPLY_SERIAL_NUMBER=973\n"
+        );
+        device(tmp.path(), "BAT0", &first);
+        let m = Manager::replay(tmp.path()).unwrap();
+        let mut b = m.batteries().unwrap().remove(0);
+        m.refresh(&mut b).unwrap();
+        let second = first
+            .replace("SMP", "LGC")
+            .replace("45N1029", "01AV430")
+            .replace("=973", "=12")
+            .replace("CAPACITY=50", "CAPACITY=77");
+        device(tmp.path(), "BAT0", &second);
+        m.refresh(&mut b).unwrap();
+        assert_eq!(
+            (b.vendor.as_deref(), b.model.as_deref(), b.serial.as_deref()),
+            (Some("LGC"), Some("01AV430"), Some("12"))
+        );
+        assert_eq!(b.percentage, Some(77.0));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_replaced_file_is_read_not_the_kept_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        device(tmp.path(), "BAT0", BAT0);
+        let m = Manager::replay(tmp.path()).unwrap();
+        let mut b = m.batteries().unwrap().remove(0);
+        m.refresh(&mut b).unwrap();
+        // Replaced by rename (a new file, a new inode): the kept handle still reads the old text.
+        let fresh = tmp.path().join("uevent.new");
+        fs::write(&fresh, BAT0.replace("CAPACITY=50", "CAPACITY=31")).unwrap();
+        fs::rename(&fresh, tmp.path().join("BAT0/uevent")).unwrap();
+        m.refresh(&mut b).unwrap();
+        assert_eq!(b.percentage, Some(31.0));
+    }
+
+    #[test]
+    fn a_device_whose_files_went_is_gone_not_an_io_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        device(tmp.path(), "BAT0", BAT0);
+        // The charger keeps the tree a power_supply directory once BAT0's files are gone.
+        device(tmp.path(), "AC", "POWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=1\n");
+        let m = Manager::replay(tmp.path()).unwrap();
+        let mut b = m.batteries().unwrap().remove(0);
+        m.refresh(&mut b).unwrap();
+        // The directory is still there (kernfs removes a device's files first), its uevent is not.
+        fs::remove_file(tmp.path().join("BAT0/uevent")).unwrap();
+        let err = m.refresh(&mut b).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DeviceGone, "{err}");
+        // A fresh manager (nothing kept) says the same.
+        let err = Manager::replay(tmp.path())
+            .unwrap()
+            .refresh(&mut b)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DeviceGone, "{err}");
+    }
+
+    #[test]
+    fn clones_share_the_kept_handles_and_stay_correct() {
+        let tmp = tempfile::tempdir().unwrap();
+        device(tmp.path(), "BAT0", BAT0);
+        let m = Manager::replay(tmp.path()).unwrap();
+        let mut b = m.batteries().unwrap().remove(0);
+        m.refresh(&mut b).unwrap();
+        let clone = m.clone();
+        device(
+            tmp.path(),
+            "BAT0",
+            &BAT0.replace("CAPACITY=50", "CAPACITY=12"),
+        );
+        std::thread::spawn(move || {
+            let mut b2 = b.clone();
+            clone.refresh(&mut b2).unwrap();
+            assert_eq!(b2.percentage, Some(12.0));
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// A replayed tree is a stranger's directory: reading it is bounded and never blocks.
+mod hostile_trees {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn many_links_to_one_big_device_read_a_bounded_amount() {
+        let tmp = tempfile::tempdir().unwrap();
+        // One 60 KiB uevent (a battery, then padding), and 2000 class entries linking to its directory:
+        // 120 MB if every entry were read.
+        let mut uevent = BAT0.to_owned();
+        while uevent.len() < 60 * 1024 {
+            uevent.push_str(
+                "POWER_SUPPLY_PADDING=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+            );
+        }
+        let real = tmp.path().join("devices/BAT");
+        fs::create_dir_all(&real).unwrap();
+        fs::write(real.join("uevent"), &uevent).unwrap();
+        let class = tmp.path().join("class");
+        fs::create_dir_all(&class).unwrap();
+        for i in 0..2000 {
+            std::os::unix::fs::symlink(&real, class.join(format!("BAT{i:04}"))).unwrap();
+        }
+        let snap = Manager::replay(&class).unwrap().snapshot().unwrap();
+        // 4 MiB of tree budget: about 70 of these devices, then one entry saying what was left out.
+        assert!(
+            (60..=80).contains(&snap.batteries.len()),
+            "{} batteries read",
+            snap.batteries.len()
+        );
+        let skipped = snap
+            .skipped
+            .iter()
+            .find(|s| s.reason.contains("not read"))
+            .expect("the rest is reported");
+        assert!(
+            skipped.reason.contains("devices after it"),
+            "{}",
+            skipped.reason
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn without_a_uevent_only_power_supply_attributes_are_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::create_dir_all(tmp.path().join("BAT0")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/mem", tmp.path().join("BAT0/uevent")).unwrap();
+        attr(tmp.path(), "BAT0", "type", b"Battery\n");
+        attr(tmp.path(), "BAT0", "capacity", b"40\n");
+        for i in 0..50 {
+            attr(tmp.path(), "BAT0", &format!("junk{i}"), b"1\n");
+        }
+        let (devices, _) = Manager::replay(tmp.path()).unwrap().raw().unwrap();
+        let keys: Vec<&str> = devices[0].record.iter().map(|(k, _)| k).collect();
+        assert!(keys.contains(&"POWER_SUPPLY_CAPACITY"), "{keys:?}");
+        assert!(!keys.iter().any(|k| k.contains("JUNK")), "{keys:?}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn special_files_are_refused_by_name_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        device(tmp.path(), "BAT0", BAT0);
+        // A FIFO with no writer blocks a plain open for reading forever.
+        let fifo = tmp.path().join("BAT0/charge_control_end_threshold");
+        let mkfifo = |path: &Path| {
+            let status = std::process::Command::new("mkfifo")
+                .arg(path)
+                .status()
+                .unwrap();
+            assert!(status.success());
+        };
+        mkfifo(&fifo);
+        fs::create_dir_all(tmp.path().join("BAT1")).unwrap();
+        mkfifo(&tmp.path().join("BAT1/uevent"));
+        let m = Manager::replay(tmp.path()).unwrap();
+        let snap = m.snapshot().unwrap();
+        let bat0 = snap.batteries.iter().find(|b| b.id == "BAT0").unwrap();
+        assert_eq!(bat0.charge_end_threshold, None);
+        let mut bat0 = bat0.clone();
+        m.refresh(&mut bat0).unwrap();
+        let bat1 = snap.skipped.iter().find(|s| s.id == "BAT1").unwrap();
+        assert!(
+            bat1.reason.contains("BAT1/uevent is not a regular file"),
+            "{}",
+            bat1.reason
+        );
+    }
+}

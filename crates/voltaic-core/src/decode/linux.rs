@@ -8,6 +8,8 @@
 //! `POWER_SUPPLY_<ATTR>` keys it read from attribute files the uevent lacks (charge thresholds are
 //! attributes of the battery added by platform drivers, not uevent properties).
 
+use std::borrow::Cow;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use super::{Decoded, Skipped, clean_text};
@@ -102,24 +104,36 @@ pub fn parse_uevent_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
 
 /// Decodes the Linux devices of one machine (sources first, so batteries know whether AC is online).
 pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
+    decode_props(
+        devices
+            .iter()
+            .map(|d| (d.id.as_str(), Props::of_record(&d.record))),
+        out,
+    );
+}
+
+/// [`decode`] for devices read in place: each device's id and its [`Properties`] (what the shell's
+/// snapshot uses, so that no [`Record`] is built on the way).
+pub fn decode_properties(devices: &[(&str, Properties<'_>)], out: &mut Decoded) {
+    decode_props(devices.iter().map(|(id, p)| (*id, Props::of(p))), out);
+}
+
+fn decode_props<'a>(devices: impl Iterator<Item = (&'a str, Props<'a>)>, out: &mut Decoded) {
     let mut batteries = Vec::new();
     let mut sources = Vec::new();
-    for device in devices {
-        let props = Props {
-            record: &device.record,
-        };
-        match classify(&device.id, props) {
-            Class::Battery => batteries.push((device, props)),
-            Class::Source(kind) => match decode_source(&device.id, kind, props) {
+    for (id, props) in devices {
+        match classify(id, props) {
+            Class::Battery => batteries.push((id, props)),
+            Class::Source(kind) => match decode_source(id, kind, props) {
                 Ok(s) => sources.push(s),
                 Err(skip) => out.skipped.push(skip),
             },
-            Class::Skip(reason) => out.skipped.push(Skipped::new(device.id.clone(), reason)),
+            Class::Skip(reason) => out.skipped.push(Skipped::new(id, reason)),
         }
     }
     let external_power = external_power(&sources);
-    for (device, props) in batteries {
-        out.push(decode_battery(&device.id, props, external_power));
+    for (id, props) in batteries {
+        out.push(decode_battery(id, props, external_power));
     }
     out.power_sources.extend(sources);
 }
@@ -144,9 +158,7 @@ pub fn external_power(sources: &[PowerSource]) -> Option<bool> {
 /// # Errors
 /// A [`Skipped`] when the record is not a usable battery (not present, not a battery).
 pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Battery, Skipped> {
-    let props = Props {
-        record: &device.record,
-    };
+    let props = Props::of_record(&device.record);
     match classify(&device.id, props) {
         Class::Battery => decode_battery(&device.id, props, external_power),
         Class::Source(_) => Err(Skipped::new(
@@ -157,15 +169,387 @@ pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Ba
     }
 }
 
-#[derive(Clone, Copy)]
-struct Props<'a> {
-    record: &'a Record,
+/// Re-decodes `battery` in place from its device's properties, with what is known about external power
+/// (the refresh path). Text fields are overwritten in their existing buffers and left alone when
+/// unchanged, so a steady refresh allocates nothing.
+///
+/// # Errors
+/// A [`Skipped`] when the properties are not a usable battery; `battery` is then left as it was.
+pub fn refresh_battery(
+    battery: &mut Battery,
+    properties: &Properties<'_>,
+    external_power: Option<bool>,
+) -> Result<(), Skipped> {
+    let props = Props::of(properties);
+    match classify(&battery.id, props) {
+        Class::Battery => update_battery(battery, props, external_power),
+        Class::Source(_) => Err(Skipped::new(
+            battery.id.clone(),
+            "a power source, not a battery",
+        )),
+        Class::Skip(reason) => Err(Skipped::new(battery.id.clone(), reason)),
+    }
 }
 
-impl Props<'_> {
-    fn raw(self, name: &str) -> Option<String> {
-        let key = format!("{PREFIX}{name}");
-        self.record.text(&key).map(|s| s.trim().to_owned())
+/// Where one property lies: its name (a range of the text, or an attribute file's name) and its value
+/// (a range of the text, and the same range trimmed). Built by [`index_uevent`] and by the shell for
+/// attribute files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    name: SpanName,
+    value: (u32, u32),
+    trimmed: (u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpanName {
+    /// A key other than `POWER_SUPPLY_*` (`DEVTYPE`) at this range of the text.
+    Key(u32, u32),
+    /// A `POWER_SUPPLY_` key: the name after the prefix is at this range (the prefix right before it).
+    Prefixed(u32, u32),
+    /// A sysfs attribute file's name (`charge_control_end_threshold`): the key is `POWER_SUPPLY_` + it
+    /// upper-cased.
+    Attribute(&'static str),
+}
+
+impl Span {
+    /// The property read from the attribute file `attribute` (lower case, as in sysfs), whose text is at
+    /// `start..end` of `text`.
+    #[must_use]
+    pub fn attribute(attribute: &'static str, text: &[u8], start: usize, end: usize) -> Span {
+        Span {
+            name: SpanName::Attribute(attribute),
+            value: (start as u32, end as u32),
+            trimmed: trimmed(text, start, end),
+        }
+    }
+
+    /// The property's key as a uevent writes it (`POWER_SUPPLY_CHARGE_BEHAVIOUR`).
+    #[must_use]
+    pub fn key<'t>(&self, text: &'t [u8]) -> Cow<'t, str> {
+        match self.name {
+            SpanName::Key(start, end) => String::from_utf8_lossy(bytes(text, (start, end))),
+            SpanName::Prefixed(start, end) => {
+                String::from_utf8_lossy(bytes(text, (start - PREFIX.len() as u32, end)))
+            }
+            SpanName::Attribute(name) => {
+                Cow::Owned(format!("{PREFIX}{}", name.to_ascii_uppercase()))
+            }
+        }
+    }
+
+    /// The property's value (as written, not trimmed).
+    #[must_use]
+    pub fn value<'t>(&self, text: &'t [u8]) -> Cow<'t, str> {
+        String::from_utf8_lossy(bytes(text, self.value))
+    }
+
+    /// The name after `POWER_SUPPLY_` (`None` for other keys), as bytes of the text or the attribute's
+    /// lower-case name.
+    fn short_name<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
+        match self.name {
+            SpanName::Key(..) => None,
+            SpanName::Prefixed(start, end) => Some(bytes(text, (start, end))),
+            SpanName::Attribute(attr) => Some(attr.as_bytes()),
+        }
+    }
+
+    /// Whether this is `POWER_SUPPLY_` + `name` (`name` upper case, as the decoder asks for it).
+    fn is(&self, text: &[u8], name: &str) -> bool {
+        match self.name {
+            SpanName::Key(..) => false,
+            SpanName::Prefixed(start, end) => {
+                (end - start) as usize == name.len() && bytes(text, (start, end)) == name.as_bytes()
+            }
+            SpanName::Attribute(attr) => attr.eq_ignore_ascii_case(name),
+        }
+    }
+}
+
+fn bytes(text: &[u8], (start, end): (u32, u32)) -> &[u8] {
+    text.get(start as usize..end as usize).unwrap_or_default()
+}
+
+/// A value's text; `None` when it is not UTF-8 (the shell replaces invalid bytes as it reads).
+fn text_of(text: &[u8], range: (u32, u32)) -> Option<&str> {
+    std::str::from_utf8(bytes(text, range)).ok()
+}
+
+/// `start..end` without surrounding white space (as `str::trim`; ASCII checked first, the usual case).
+fn trimmed(text: &[u8], start: usize, end: usize) -> (u32, u32) {
+    let value = text.get(start..end).unwrap_or_default();
+    let plain = |b: Option<&u8>| b.is_none_or(u8::is_ascii_graphic);
+    if plain(value.first()) && plain(value.last()) {
+        return (start as u32, end as u32);
+    }
+    let Ok(value) = std::str::from_utf8(value) else {
+        return (start as u32, end as u32);
+    };
+    let lead = value.len() - value.trim_start().len();
+    (
+        (start + lead) as u32,
+        (start + lead + value.trim().len()) as u32,
+    )
+}
+
+/// Appends a [`Span`] for each `KEY=VALUE` line of `uevent`, which lies at byte `offset` of the text the
+/// spans will index (lines without `=` are ignored: the kernel never writes them). One buffer can so hold
+/// several devices' uevents and attribute values. `uevent` must end on a character boundary.
+pub fn index_uevent(uevent: &[u8], offset: usize, spans: &mut Vec<Span>) {
+    let mut rest = uevent;
+    let mut at = offset;
+    while !rest.is_empty() {
+        let len = find_byte(rest, b'\n');
+        let line = &rest[..len.unwrap_or(rest.len())];
+        let body = line.strip_suffix(b"\r").unwrap_or(line);
+        // Keys are short: a plain scan, past the prefix most of them start with.
+        let skip = if body.starts_with(PREFIX.as_bytes()) {
+            PREFIX.len()
+        } else {
+            0
+        };
+        let eq = body[skip..]
+            .iter()
+            .position(|&b| b == b'=')
+            .map(|i| i + skip);
+        if let Some(eq) = eq {
+            let value = (at + eq + 1, at + body.len());
+            let (vs, ve) = trimmed(uevent, value.0 - offset, value.1 - offset);
+            let trimmed = (vs + offset as u32, ve + offset as u32);
+            let key = &body[..eq];
+            let name = if let Some(short) = key.strip_prefix(PREFIX.as_bytes())
+                && short.first().is_some_and(u8::is_ascii_alphanumeric)
+                && short.last().is_some_and(u8::is_ascii_alphanumeric)
+            {
+                SpanName::Prefixed((at + PREFIX.len()) as u32, (at + eq) as u32)
+            } else {
+                // Untidy keys (white space around them) are trimmed first.
+                let lead = key.iter().take_while(|b| b.is_ascii_whitespace()).count();
+                let tail = key[lead..]
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
+                let (start, end) = (at + lead, at + eq - tail);
+                match key[lead..eq - tail].strip_prefix(PREFIX.as_bytes()) {
+                    Some(short) if !short.is_empty() => {
+                        SpanName::Prefixed((start + PREFIX.len()) as u32, end as u32)
+                    }
+                    _ => SpanName::Key(start as u32, end as u32),
+                }
+            };
+            spans.push(Span {
+                name,
+                value: (value.0 as u32, value.1 as u32),
+                trimmed,
+            });
+        }
+        let step = len.map_or(rest.len(), |l| l + 1);
+        rest = &rest[step..];
+        at += step;
+    }
+}
+
+/// The index of the first `needle` in `hay`, eight bytes at a time (the classic "has a zero byte" test
+/// on `chunk ^ needle×8`: its lowest flagged byte is always the first match).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| at + i)
+}
+
+/// Slots of a [`Properties`] lookup table (a power-supply device has at most a few dozen properties).
+const TABLE: usize = 128;
+
+/// A cheap hash of a property name after the prefix, case-blind: length, first, middle and last byte.
+fn name_hash(name: &[u8]) -> usize {
+    // `& 0xDF` folds ASCII case (and maps other bytes alike on both sides of a lookup).
+    let (Some(first), Some(last)) = (name.first(), name.last()) else {
+        return 0;
+    };
+    (name.len() * 37 + usize::from(first & 0xDF) * 11 + usize::from(last & 0xDF) * 3) % TABLE
+}
+
+/// One device's properties, borrowed from the text they were read into (a uevent, attribute values):
+/// what [`refresh_battery`] and [`decode_properties`] read, without a [`Record`] being built. A key that
+/// appears twice takes its last value, as in a [`Record`]. Lookups go through a small hash table built
+/// with the value (open addressing on a hash of the name), so a decode costs a few instructions per property.
+#[derive(Debug, Clone, Copy)]
+pub struct Properties<'a> {
+    text: &'a [u8],
+    spans: &'a [Span],
+    /// Span index + 1 per slot (0: empty); unused (all 0) when there are too many spans for it.
+    table: [u8; TABLE],
+    hashed: bool,
+}
+
+impl<'a> Properties<'a> {
+    /// The properties `spans` locate in `text` (values are checked to be UTF-8 only as they are read).
+    #[must_use]
+    pub fn new(text: &'a [u8], spans: &'a [Span]) -> Self {
+        let mut p = Properties {
+            text,
+            spans,
+            table: [0; TABLE],
+            hashed: spans.len() <= TABLE / 2,
+        };
+        if p.hashed {
+            for (i, span) in spans.iter().enumerate() {
+                let Some(name) = span.short_name(text) else {
+                    continue;
+                };
+                let mut h = name_hash(name);
+                loop {
+                    match p.table[h] {
+                        0 => {
+                            p.table[h] = (i + 1) as u8;
+                            break;
+                        }
+                        // The same name again: the later one wins, as in a record.
+                        slot if spans[usize::from(slot) - 1]
+                            .short_name(text)
+                            .is_some_and(|other| other.eq_ignore_ascii_case(name)) =>
+                        {
+                            p.table[h] = (i + 1) as u8;
+                            break;
+                        }
+                        _ => h = (h + 1) % TABLE,
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    fn find(&self, name: &str) -> Option<&'a Span> {
+        if !self.hashed {
+            return self.spans.iter().rev().find(|s| s.is(self.text, name));
+        }
+        let mut h = name_hash(name.as_bytes());
+        loop {
+            let slot = usize::from(self.table[h]);
+            let span = self.spans.get(slot.checked_sub(1)?)?;
+            if span.is(self.text, name) {
+                return Some(span);
+            }
+            h = (h + 1) % TABLE;
+        }
+    }
+
+    /// The value of `POWER_SUPPLY_` + `name` (`name` upper case), untrimmed.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.find(name).and_then(|s| text_of(self.text, s.value))
+    }
+
+    /// [`Properties::get`], without surrounding white space.
+    #[must_use]
+    pub fn get_trimmed(&self, name: &str) -> Option<&'a str> {
+        self.find(name).and_then(|s| text_of(self.text, s.trimmed))
+    }
+
+    /// Whether the property read from attribute file `attribute` (lower case, `charge_behaviour`) is
+    /// there, under either spelling.
+    #[must_use]
+    pub fn has_attribute(&self, attribute: &str) -> bool {
+        if self.hashed {
+            let mut h = name_hash(attribute.as_bytes());
+            loop {
+                let Some(span) = usize::from(self.table[h])
+                    .checked_sub(1)
+                    .and_then(|i| self.spans.get(i))
+                else {
+                    return false;
+                };
+                if span
+                    .short_name(self.text)
+                    .is_some_and(|k| k.eq_ignore_ascii_case(attribute.as_bytes()))
+                {
+                    return true;
+                }
+                h = (h + 1) % TABLE;
+            }
+        }
+        self.spans.iter().any(|s| {
+            s.short_name(self.text)
+                .is_some_and(|k| k.eq_ignore_ascii_case(attribute.as_bytes()))
+        })
+    }
+
+    /// Every property as a record (for `voltaic record` and the replay of a sysfs tree).
+    #[must_use]
+    pub fn to_record(&self) -> Record {
+        self.spans
+            .iter()
+            .map(|s| {
+                (
+                    s.key(self.text).into_owned(),
+                    Value::Str(s.value(self.text).into_owned()),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where the decoder looks values up: a [`Record`] (recordings, other shells' records) or
+/// [`Properties`] read in place.
+#[derive(Clone, Copy)]
+enum Lookup<'a> {
+    Record(&'a Record),
+    Properties(&'a Properties<'a>),
+}
+
+#[derive(Clone, Copy)]
+struct Props<'a> {
+    record: Lookup<'a>,
+}
+
+impl<'a> Props<'a> {
+    fn of_record(record: &'a Record) -> Self {
+        Props {
+            record: Lookup::Record(record),
+        }
+    }
+
+    fn of(properties: &'a Properties<'a>) -> Self {
+        Props {
+            record: Lookup::Properties(properties),
+        }
+    }
+
+    /// `POWER_SUPPLY_` + `name`, trimmed; found without building the key, borrowed where the text is.
+    fn raw(self, name: &str) -> Option<Cow<'a, str>> {
+        match self.record {
+            Lookup::Record(record) => record
+                .iter()
+                .rev()
+                .find(|(k, _)| {
+                    k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
+                })
+                .and_then(|(_, v)| v.as_text())
+                .map(|text| match text {
+                    Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                    Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+                }),
+            Lookup::Properties(p) => p.get_trimmed(name).map(Cow::Borrowed),
+        }
     }
 
     fn int(self, name: &str) -> Option<i64> {
@@ -183,7 +567,12 @@ impl Props<'_> {
     }
 
     fn has(self, name: &str) -> bool {
-        self.record.contains(&format!("{PREFIX}{name}"))
+        match self.record {
+            Lookup::Record(record) => record.iter().any(|(k, _)| {
+                k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
+            }),
+            Lookup::Properties(p) => p.find(name).is_some(),
+        }
     }
 }
 
@@ -217,7 +606,7 @@ fn classify(id: &str, p: Props<'_>) -> Class {
             Class::Skip("no TYPE and no battery or supply properties".into())
         };
     };
-    match ty.as_str() {
+    match &*ty {
         "Battery" => Class::Battery,
         "Mains" => Class::Source(SourceKind::Mains),
         "UPS" => Class::Source(SourceKind::Ups),
@@ -279,29 +668,125 @@ fn decode_source(id: &str, kind: SourceKind, p: Props<'_>) -> Result<PowerSource
 
 /// The active entry of a sysfs choice list (`C [PD] PD_PPS` → `PD`); a single word is itself.
 fn bracketed(list: &str) -> Option<String> {
-    if let Some(start) = list.find('[') {
-        let rest = &list[start + 1..];
-        return rest.find(']').map(|end| rest[..end].trim().to_owned());
-    }
-    let single = list.trim();
-    (!single.is_empty() && !single.contains(' ')).then(|| single.to_owned())
+    bracketed_str(list).map(str::to_owned)
 }
 
-#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
+/// [`bracketed`], borrowed.
+fn bracketed_str(list: &str) -> Option<&str> {
+    if let Some(start) = list.find('[') {
+        let rest = &list[start + 1..];
+        return rest.find(']').map(|end| rest[..end].trim());
+    }
+    let single = list.trim();
+    (!single.is_empty() && !single.contains(' ')).then_some(single)
+}
+
 fn decode_battery(
     id: &str,
     p: Props<'_>,
     external_power: Option<bool>,
 ) -> Result<Battery, Skipped> {
-    if p.int("PRESENT") == Some(0) {
-        return Err(Skipped::new(id, "battery not present (empty bay)"));
+    let mut b = Battery::new(id, Kind::System);
+    update_battery(&mut b, p, external_power)?;
+    Ok(b)
+}
+
+/// Every value of a battery unknown again, keeping its id and the text buffers the decoder overwrites
+/// in place (state words, reason, identity), so that a refresh reuses them.
+fn reset_readings(b: &mut Battery, kind: Kind) {
+    let old = std::mem::replace(b, Battery::new(String::new(), kind));
+    b.id = old.id;
+    b.state_raw = old.state_raw;
+    b.state_reason = old.state_reason;
+    b.vendor = old.vendor;
+    b.model = old.model;
+    b.serial = old.serial;
+}
+
+/// `slot = text`, reusing the slot's buffer (no allocation when the text is unchanged or fits).
+fn set_text(slot: &mut Option<String>, text: Option<&str>) {
+    match (slot.as_mut(), text) {
+        (_, None) => *slot = None,
+        (Some(s), Some(t)) => {
+            if s != t {
+                t.clone_into(s);
+            }
+        }
+        (None, Some(t)) => *slot = Some(t.to_owned()),
     }
-    let kind = if is_peripheral(id, p) {
+}
+
+/// `slot = clean_text(text)`, reusing the slot's buffer.
+fn set_clean(slot: &mut Option<String>, text: Option<&str>) {
+    let cleaned = text
+        .map(|t| t.trim_matches(|c: char| c.is_whitespace() || c == '\0'))
+        .filter(|t| !t.is_empty());
+    set_text(slot, cleaned);
+}
+
+/// ASCII lower case of a short word in `buf` ("" when it does not fit: no state word is that long).
+fn ascii_lower<'b>(text: &str, buf: &'b mut [u8; 16]) -> &'b str {
+    let Some(out) = buf.get_mut(..text.len()) else {
+        return "";
+    };
+    out.copy_from_slice(text.as_bytes());
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+/// Why a battery is held or its state inferred, written into the battery's reason buffer only at the end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reason {
+    Text(&'static str),
+    HeldByLimit(u8),
+    AboveStart(u8),
+}
+
+impl From<&'static str> for Reason {
+    fn from(text: &'static str) -> Self {
+        Reason::Text(text)
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Text(t) => f.write_str(t),
+            Reason::HeldByLimit(end) => write!(f, "held by the charge limit ({end} %)"),
+            Reason::AboveStart(start) => write!(f, "above the charge start threshold ({start} %)"),
+        }
+    }
+}
+
+fn set_reason(slot: &mut Option<String>, reason: Option<Reason>) {
+    match (slot.as_mut(), reason) {
+        (_, None) => *slot = None,
+        (Some(s), Some(r)) => {
+            s.clear();
+            let _ = write!(s, "{r}");
+        }
+        (None, Some(r)) => *slot = Some(r.to_string()),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
+fn update_battery(
+    b: &mut Battery,
+    p: Props<'_>,
+    external_power: Option<bool>,
+) -> Result<(), Skipped> {
+    if p.int("PRESENT") == Some(0) {
+        return Err(Skipped::new(
+            b.id.clone(),
+            "battery not present (empty bay)",
+        ));
+    }
+    let kind = if is_peripheral(&b.id, p) {
         Kind::Peripheral
     } else {
         Kind::System
     };
-    let mut b = Battery::new(id, kind);
+    reset_readings(b, kind);
     b.external_power = external_power;
 
     // Voltages. The design voltage converts charge to energy: `voltage_min_design` first (the ACPI driver
@@ -409,7 +894,7 @@ fn decode_battery(
 
     // State.
     let status = p.raw("STATUS");
-    b.state_raw.clone_from(&status);
+    set_text(&mut b.state_raw, status.as_deref());
     b.charge_start_threshold = threshold(
         p,
         &["CHARGE_CONTROL_START_THRESHOLD", "CHARGE_START_THRESHOLD"],
@@ -419,7 +904,8 @@ fn decode_battery(
         &["CHARGE_CONTROL_END_THRESHOLD", "CHARGE_STOP_THRESHOLD"],
     );
     b.charge_behaviour = p.raw("CHARGE_BEHAVIOUR").and_then(|t| parse_behaviour(&t));
-    b.state = match status.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let mut lower = [0u8; 16];
+    b.state = match status.as_deref().map(|s| ascii_lower(s, &mut lower)) {
         Some("charging") => State::Charging,
         Some("discharging") => State::Discharging,
         Some("full") => State::Full,
@@ -428,12 +914,14 @@ fn decode_battery(
         Some("empty") => State::Empty,
         _ => State::Unknown,
     };
+    let mut reason = None;
     if b.state == State::Unknown {
-        infer_unknown_state(&mut b);
+        infer_unknown_state(b, &mut reason);
     }
-    if b.state == State::NotCharging && b.state_reason.is_none() {
-        b.state_reason = not_charging_reason(&b);
+    if b.state == State::NotCharging && reason.is_none() {
+        reason = not_charging_reason(b);
     }
+    set_reason(&mut b.state_reason, reason);
 
     // Times: the gauge's own estimate (seconds) when it gives a valid one, else computed. With a charge
     // gauge and a measured current the estimate is charge ÷ current, exactly as the gauge counts (no
@@ -492,9 +980,9 @@ fn decode_battery(
         .int("TEMP")
         .map(|t| t as f64 / 10.0)
         .filter(|t| (-50.0..=150.0).contains(t));
-    b.vendor = p.raw("MANUFACTURER").and_then(|t| clean_text(&t));
-    b.model = p.raw("MODEL_NAME").and_then(|t| clean_text(&t));
-    b.serial = p.raw("SERIAL_NUMBER").and_then(|t| clean_text(&t));
+    set_clean(&mut b.vendor, p.raw("MANUFACTURER").as_deref());
+    set_clean(&mut b.model, p.raw("MODEL_NAME").as_deref());
+    set_clean(&mut b.serial, p.raw("SERIAL_NUMBER").as_deref());
     b.technology = p
         .raw("TECHNOLOGY")
         .map_or(Technology::Unknown, |t| Technology::parse(&t));
@@ -503,22 +991,22 @@ fn decode_battery(
         p.int("MANUFACTURE_MONTH").unwrap_or(0),
         p.int("MANUFACTURE_DAY").unwrap_or(0),
     );
-    Ok(b)
+    Ok(())
 }
 
 /// An `Unknown` kernel status made specific where the facts allow (and marked as derived):
 /// on external power a battery that is not moving is full (≥ [`FULL_THRESHOLD_PERCENT`]) or held;
 /// off external power a battery delivering current is discharging.
-fn infer_unknown_state(b: &mut Battery) {
+fn infer_unknown_state(b: &mut Battery, reason: &mut Option<Reason>) {
     let moving = b.power_w.is_some_and(|w| w >= 0.5);
     match (b.external_power, b.percentage) {
         (Some(true), Some(pct)) if !moving => {
             if pct >= FULL_THRESHOLD_PERCENT {
                 b.state = State::Full;
-                b.state_reason = Some("status Unknown on external power at a full charge".into());
+                *reason = Some("status Unknown on external power at a full charge".into());
             } else {
                 b.state = State::NotCharging;
-                b.state_reason = Some(not_charging_reason(b).unwrap_or_else(|| {
+                *reason = Some(not_charging_reason(b).unwrap_or_else(|| {
                     "status Unknown on external power with no current: charging is paused".into()
                 }));
             }
@@ -526,14 +1014,14 @@ fn infer_unknown_state(b: &mut Battery) {
         }
         (Some(false), _) if moving => {
             b.state = State::Discharging;
-            b.state_reason = Some("status Unknown while no external power is online".into());
+            *reason = Some("status Unknown while no external power is online".into());
             b.derived.insert(Field::State);
         }
         _ => {}
     }
 }
 
-fn not_charging_reason(b: &Battery) -> Option<String> {
+fn not_charging_reason(b: &Battery) -> Option<Reason> {
     if b.charge_behaviour == Some(ChargeBehaviour::InhibitCharge) {
         return Some("charging inhibited (charge_behaviour)".into());
     }
@@ -545,12 +1033,12 @@ fn not_charging_reason(b: &Battery) -> Option<String> {
         && end < 100
         && pct + 3.0 >= f64::from(end)
     {
-        return Some(format!("held by the charge limit ({end} %)"));
+        return Some(Reason::HeldByLimit(end));
     }
     if let Some(start) = b.charge_start_threshold
         && pct >= f64::from(start)
     {
-        return Some(format!("above the charge start threshold ({start} %)"));
+        return Some(Reason::AboveStart(start));
     }
     None
 }
@@ -575,7 +1063,7 @@ fn threshold(p: Props<'_>, names: &[&str]) -> Option<u8> {
 }
 
 fn parse_level(text: &str) -> Option<Level> {
-    match text.trim().to_ascii_lowercase().as_str() {
+    match ascii_lower(text.trim(), &mut [0u8; 16]) {
         "critical" => Some(Level::Critical),
         "low" => Some(Level::Low),
         "normal" => Some(Level::Normal),
@@ -586,7 +1074,7 @@ fn parse_level(text: &str) -> Option<Level> {
 }
 
 fn parse_behaviour(text: &str) -> Option<ChargeBehaviour> {
-    match bracketed(text)?.as_str() {
+    match bracketed_str(text)? {
         "auto" => Some(ChargeBehaviour::Auto),
         "inhibit-charge" | "inhibit-charge-awake" => Some(ChargeBehaviour::InhibitCharge),
         "force-discharge" => Some(ChargeBehaviour::ForceDischarge),
@@ -858,6 +1346,66 @@ mod tests {
             b.state_reason.as_deref(),
             Some("charging inhibited (charge_behaviour)")
         );
+    }
+
+    /// The in-place path (uevent indexed, decoded from borrowed properties, refreshed into an old battery)
+    /// gives exactly what the record path gives.
+    #[test]
+    fn properties_in_place_decode_like_records() {
+        let texts = [
+            ACPI_CHARGE.to_owned(),
+            format!("{ACPI_CHARGE}POWER_SUPPLY_STATUS=Not Charging\nPOWER_SUPPLY_CHARGE_CONTROL_END_THRESHOLD=50\n"),
+            format!("{ACPI_CHARGE}POWER_SUPPLY_CHARGE_BEHAVIOUR=auto [inhibit-charge] force-discharge\nPOWER_SUPPLY_STATUS=Not charging\n"),
+            "POWER_SUPPLY_NAME=BAT0\r\nPOWER_SUPPLY_TYPE = Battery\r\nPOWER_SUPPLY_CYCLE_COUNT=0\nPOWER_SUPPLY_TEMP=272\nPOWER_SUPPLY_SERIAL_NUMBER=  973\nPOWER_SUPPLY_MODEL_NAME=\nPOWER_SUPPLY_MANUFACTURER=SMP\u{0}\u{0}\nPOWER_SUPPLY_TECHNOLOGY=Li-poly\nPOWER_SUPPLY_CAPACITY=10\nPOWER_SUPPLY_CAPACITY=20\nPOWER_SUPPLY_MODEL_NAME=a=b\n".to_owned(),
+            "POWER_SUPPLY_NAME=hidpp_battery_5\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_SCOPE=Device\nPOWER_SUPPLY_CAPACITY_LEVEL=Normal\n".to_owned(),
+            "POWER_SUPPLY_NAME=BAT1\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_PRESENT=0\n".to_owned(),
+        ];
+        for text in &texts {
+            let records = parse_uevent_text(text).unwrap_or_default();
+            let by_record = crate::decode::decode(&records);
+            let mut spans = Vec::new();
+            index_uevent(text.as_bytes(), 0, &mut spans);
+            let props = Properties::new(text.as_bytes(), &spans);
+            let mut by_props = Decoded::default();
+            decode_properties(&[(records[0].id.as_str(), props)], &mut by_props);
+            assert_eq!(by_props, by_record, "{text}");
+            assert_eq!(props.to_record(), records[0].record, "{text}");
+            // Refreshed into a battery that said something else before.
+            if let Some(fresh) = by_record.batteries.first() {
+                let mut old = one(&format!(
+                    "{ACPI_CHARGE}POWER_SUPPLY_STATUS=Unknown\nPOWER_SUPPLY_MANUFACTURER=Other\n"
+                ));
+                old.id.clone_from(&fresh.id);
+                old.external_power = fresh.external_power;
+                refresh_battery(&mut old, &props, fresh.external_power).unwrap_or_default();
+                assert_eq!(&old, fresh, "{text}");
+            }
+        }
+        // Too many properties for the table: the same answers by a scan.
+        let many: String = (0..100)
+            .map(|i| format!("POWER_SUPPLY_X{i}={i}\n"))
+            .chain(std::iter::once("POWER_SUPPLY_CAPACITY=7\n".to_owned()))
+            .collect();
+        let mut spans = Vec::new();
+        index_uevent(many.as_bytes(), 0, &mut spans);
+        let props = Properties::new(many.as_bytes(), &spans);
+        assert_eq!(props.get("CAPACITY"), Some("7"));
+        assert_eq!(props.get("X42"), Some("42"));
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut hay = vec![b'a'; len];
+                hay.extend_from_slice(b"\n\n=");
+                hay[..at].fill(0xff);
+                let want = hay.iter().position(|&b| b == b'\n');
+                assert_eq!(find_byte(&hay, b'\n'), want, "{len} {at}");
+            }
+        }
+        assert_eq!(find_byte(b"", b'\n'), None);
+        assert_eq!(find_byte(b"\x0b\x09\x8a\x0a", b'\n'), Some(3));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use voltaic_core::decode::{Decoded, Skipped};
 use voltaic_core::record::RawDevice;
 
 use super::Reading;
@@ -17,21 +18,37 @@ pub(crate) const ROOT: &str = "/sys/class/power_supply";
 
 pub(crate) const SUPPORTED: bool = true;
 
+/// `Manager` reads and refreshes this directory through [`crate::sysfs`] in place.
+pub(crate) const SYSFS_ROOT: Option<&str> = Some(ROOT);
+
 pub(crate) fn read_all() -> Result<Reading> {
     match sysfs::read_tree(Path::new(ROOT)) {
         Ok(tree) => Ok(Reading {
             devices: tree.devices,
             unreadable: tree.unreadable,
         }),
+        Err(e) => class_dir_error(e).map(|()| Reading::default()),
+    }
+}
+
+/// Every device read and decoded in place (no records built): what a snapshot costs.
+pub(crate) fn decode_all() -> Result<(Decoded, Vec<Skipped>)> {
+    sysfs::decode_tree(Path::new(ROOT))
+        .or_else(|e| class_dir_error(e).map(|()| (Decoded::default(), Vec::new())))
+}
+
+/// What a failure to list the class directory means: `Ok` (no batteries) when it does not exist.
+fn class_dir_error(e: Error) -> Result<()> {
+    match e.kind() {
         // No class directory: a container or a kernel without power-supply support has no batteries.
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Reading::default()),
-        Err(e) if e.kind() == ErrorKind::PermissionDenied => Err(Error::new(
+        ErrorKind::NotFound => Ok(()),
+        ErrorKind::PermissionDenied => Err(Error::new(
             ErrorKind::Unsupported,
             "this system does not let programs read the power-supply class (Android restricts it to the \
              system; a sandbox may too)",
         )
         .with_path(ROOT)),
-        Err(e) => Err(e),
+        _ => Err(e),
     }
 }
 
