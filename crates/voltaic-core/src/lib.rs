@@ -25,10 +25,12 @@
 pub mod battery;
 pub mod decode;
 pub mod derived;
+pub mod limits;
 pub mod record;
 pub mod replay;
 pub mod source;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
 pub use derived::{Derived, Field};
+pub use limits::ChargeLimits;
 pub use source::{PowerSource, SourceKind};
