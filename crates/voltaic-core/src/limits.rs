@@ -279,6 +279,10 @@ pub fn parse_behaviours(text: &str) -> (Option<ChargeBehaviour>, Vec<ChargeBehav
             offered.push(behaviour);
         }
     }
+    // A lone word without brackets (a copied tree holding what was written) is the active one.
+    if active.is_none() && text.split_ascii_whitespace().count() == 1 {
+        active = offered.first().copied();
+    }
     (active, offered)
 }
 
@@ -495,6 +499,11 @@ mod tests {
         );
         let (active, offered) = parse_behaviours("[auto] bogus");
         assert_eq!((active, offered.len()), (Some(ChargeBehaviour::Auto), 1));
+        assert_eq!(
+            parse_behaviours("inhibit-charge\n").0,
+            Some(ChargeBehaviour::InhibitCharge)
+        );
+        assert_eq!(parse_behaviours("auto inhibit-charge").0, None);
         assert_eq!(
             linux_behaviour_word(ChargeBehaviour::ForceDischarge),
             "force-discharge"

@@ -17,16 +17,18 @@
 #![deny(missing_docs)]
 
 mod error;
+mod limits;
 mod manager;
 mod sys;
 mod sysfs;
 
 pub use error::{Error, ErrorKind, Result};
+pub use limits::{ChargeControl, PlannedWrite};
 pub use manager::{Manager, Snapshot};
 pub use voltaic_core::decode::Skipped;
 pub use voltaic_core::{
-    Battery, ChargeBehaviour, Date, Derived, Field, Kind, Level, PowerSource, SourceKind, State,
-    Technology,
+    Battery, ChargeBehaviour, ChargeLimits, Date, Derived, Field, Kind, Level, PowerSource,
+    SourceKind, State, Technology,
 };
 
 /// The README's examples, compiled and run as doctests so they cannot drift.

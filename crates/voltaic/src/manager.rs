@@ -29,11 +29,13 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Manager {
-    source: Source,
+    pub(crate) source: Source,
+    /// Whether charge-limit writes may go into a replayed directory ([`Manager::replay_writable`]).
+    pub(crate) writable: bool,
 }
 
 #[derive(Debug, Clone)]
-enum Source {
+pub(crate) enum Source {
     System,
     /// A directory laid out like `/sys/class/power_supply`.
     SysfsTree(PathBuf),
@@ -63,10 +65,12 @@ impl Manager {
         if !sys::SUPPORTED {
             return sys::read_all().map(|_| Manager {
                 source: Source::System,
+                writable: false,
             });
         }
         Ok(Manager {
             source: Source::System,
+            writable: false,
         })
     }
 
@@ -82,6 +86,7 @@ impl Manager {
         if meta.is_dir() {
             return Ok(Manager {
                 source: Source::SysfsTree(path.to_owned()),
+                writable: false,
             });
         }
         let mut bytes = Vec::new();
@@ -102,6 +107,7 @@ impl Manager {
         })?;
         Ok(Manager {
             source: Source::Recording(Arc::new(devices)),
+            writable: false,
         })
     }
 

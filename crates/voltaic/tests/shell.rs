@@ -249,3 +249,7 @@ fn this_machine_reads_without_error() {
             .all(|b| b.percentage.is_none_or(|p| (0.0..=100.0).contains(&p)))
     );
 }
+
+/// Charge-limit writes into writable fake trees.
+#[path = "shell/limits.rs"]
+mod limits;
