@@ -4,6 +4,7 @@
 //! standard output (`voltaic | head -1`) ends the program quietly with 0.
 
 mod json;
+mod limit;
 mod text;
 
 use std::fmt::Write as _;
@@ -80,6 +81,9 @@ enum Command {
     /// Watch the batteries in a terminal viewer: a tab per battery, charge gauge, charts over time,
     /// details. Keys: ←/→ switch battery, + / - interval, p pause, u units, ? help, q quit.
     Top(TopArgs),
+    /// Show or set charge limits (thresholds) and charge behaviour: `limit`, `limit set --end 80
+    /// [--start 75]`, `limit clear`, `limit behaviour auto|inhibit-charge|force-discharge`.
+    Limit(limit::LimitArgs),
 }
 
 #[derive(Args)]
@@ -157,6 +161,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<limit::Reported>() => ExitCode::FAILURE,
         Err(e) => {
             let _ = writeln!(io::stderr(), "voltaic: error: {e:#}");
             ExitCode::FAILURE
@@ -180,6 +185,9 @@ fn manager(source: &SourceArgs) -> Result<Manager> {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    if let Some(Command::Limit(args)) = &cli.command {
+        return limit::run(&cli.source, cli.output.json, args);
+    }
     let manager = manager(&cli.source)?;
     match &cli.command {
         None | Some(Command::Show) => {
@@ -207,6 +215,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Some(Command::Watch(args)) => watch(&manager, cli, args),
         Some(Command::Top(args)) => top(manager, cli, args),
+        Some(Command::Limit(_)) => Ok(()),
     }
 }
 

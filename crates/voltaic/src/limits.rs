@@ -416,13 +416,22 @@ fn plan_behaviour(
     behaviour: ChargeBehaviour,
 ) -> Result<(&'static str, String, i32)> {
     let (_, offered, name) = read_behaviour(target, battery)?;
+    // The kernel always brackets the active word among those offered (power_supply_sysfs.c); a lone
+    // word without brackets (a copied tree holding what was written) says nothing of what else is
+    // offered, so nothing is refused on its account.
+    let listed = match target {
+        Target::Dir(dir) => {
+            read_attr(dir, limits::LINUX_BEHAVIOUR, battery)?.is_some_and(|t| t.contains('['))
+        }
+        Target::Sysctl { .. } => true,
+    };
     let Some(name) = name else {
         return Err(Error::new(
             ErrorKind::Unsupported,
             format!("battery {} has no charge behaviour to set", battery.id),
         ));
     };
-    if !offered.contains(&behaviour) {
+    if listed && !offered.contains(&behaviour) {
         let list: Vec<&str> = offered
             .iter()
             .map(|b| limits::linux_behaviour_word(*b))
