@@ -391,6 +391,8 @@ fn apply_limits(
             Some(kept)
         }
         Err(e) => {
+            // The message names what was already written; the planned list is not what happened.
+            view.writes.clear();
             view.error = Some(ErrorView::new(&e));
             None
         }
@@ -419,7 +421,10 @@ fn apply_behaviour(
             view.behaviour = Some(kept.as_str());
             view.kept_as_asked = Some(view.kept_as_asked.unwrap_or(true) && kept == behaviour);
         }
-        Err(e) => view.error = Some(ErrorView::new(&e)),
+        Err(e) => {
+            view.writes.pop();
+            view.error = Some(ErrorView::new(&e));
+        }
     }
 }
 
