@@ -214,6 +214,9 @@ pub fn run(source: &SourceArgs, json: bool, args: &LimitArgs) -> Result<()> {
         }
     }
     let action = args.action.as_ref().unwrap_or(&Action::Show);
+    if batteries.is_empty() && !matches!(action, Action::Show) {
+        bail!("no battery found: there are no charge limits to set");
+    }
     let mut doc = Document {
         schema_version: SCHEMA_VERSION,
         action: match action {
@@ -448,6 +451,9 @@ fn word(behaviour: Option<&str>) -> &'static str {
 /// The human report.
 fn render(doc: &Document) -> String {
     let mut out = String::new();
+    if doc.batteries.is_empty() {
+        out.push_str("No battery found.\n");
+    }
     let pct = |v: Option<u8>| v.map_or_else(|| "-".to_owned(), |v| format!("{v} %"));
     for v in &doc.batteries {
         let id = clean(&v.id);

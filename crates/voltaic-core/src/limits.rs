@@ -311,7 +311,8 @@ pub const KNOWN_DRIVER_RULES: &[(&str, &str)] = &[
     ),
     ("msi-ec", "a model-specific range for start and end"),
     ("huawei-wmi", "start and end sent to the firmware together"),
-    ("asus-wmi", "end only"),
+    ("toshiba_acpi", "end only, 1–100 (kept as 80 or 100)"),
+    ("asus-wmi", "end only, 0–100"),
 ];
 
 /// The message for a value a driver refused: what was asked and what drivers are known to accept.

@@ -262,3 +262,19 @@ fn refusals_exit_1_and_write_nothing() {
         "voltaic: error: no battery BAT9 here (batteries: BAT0)\n"
     );
 }
+
+#[test]
+fn no_battery_shows_so_and_setting_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = limit(tmp.path(), tmp.path(), &[]);
+    assert_eq!(
+        (out.status.code(), text(&out).0.as_str()),
+        (Some(0), "No battery found.\n")
+    );
+    let out = limit(tmp.path(), tmp.path(), &["clear", "--writable"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out).1,
+        "voltaic: error: no battery found: there are no charge limits to set\n"
+    );
+}
