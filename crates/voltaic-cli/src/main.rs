@@ -215,6 +215,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Some(Command::Watch(args)) => watch(&manager, cli, args),
         Some(Command::Top(args)) => top(manager, cli, args),
+        // Handled above: it opens its own manager (writable replays).
         Some(Command::Limit(_)) => Ok(()),
     }
 }
