@@ -278,3 +278,40 @@ fn no_battery_shows_so_and_setting_fails() {
         "voltaic: error: no battery found: there are no charge limits to set\n"
     );
 }
+
+#[test]
+#[cfg(unix)]
+fn permission_denied_says_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tree();
+    let rules = tempfile::tempdir().unwrap();
+    for dir in [tmp.path().to_owned(), tmp.path().join("BAT0")] {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let end = tmp.path().join("BAT0/charge_control_end_threshold");
+    fs::set_permissions(&end, fs::Permissions::from_mode(0o444)).unwrap();
+    let args = ["set", "--end", "80", "--writable"];
+    let mut out = limit(tmp.path(), rules.path(), &args);
+    if out.status.success() {
+        // Root ignores file modes: ask again as the unprivileged user `nobody` (util-linux setpriv).
+        out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_voltaic"))
+            .arg("--replay")
+            .arg(tmp.path())
+            .arg("limit")
+            .args(args)
+            .output()
+            .expect("setpriv (util-linux) to run the command as nobody");
+    }
+    assert_eq!(out.status.code(), Some(1));
+    let (_, stderr) = text(&out);
+    assert!(
+        stderr.starts_with(
+            "voltaic: error: BAT0: permission denied writing charge_control_end_threshold of battery \
+             BAT0: writing charge limits needs root: run `sudo voltaic limit …`, or let a udev rule set \
+             them when the battery appears (`voltaic limit set … --persist`)"
+        ),
+        "{stderr}"
+    );
+}
