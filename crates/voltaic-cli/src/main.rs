@@ -7,6 +7,7 @@ mod extra;
 mod json;
 mod metrics;
 mod serve;
+mod limit;
 mod text;
 
 use std::fmt::Write as _;
@@ -96,6 +97,9 @@ enum Command {
     /// Print the manual page (roff) to standard output.
     #[command(hide = true)]
     Man,
+    /// Show or set charge limits (thresholds) and charge behaviour: `limit`, `limit set --end 80
+    /// [--start 75]`, `limit clear`, `limit behaviour auto|inhibit-charge|force-discharge`.
+    Limit(limit::LimitArgs),
 }
 
 #[derive(Args)]
@@ -175,6 +179,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<limit::Reported>() => ExitCode::FAILURE,
         Err(e) => {
             let _ = writeln!(io::stderr(), "voltaic: error: {e:#}");
             ExitCode::FAILURE
@@ -223,6 +228,9 @@ fn run(cli: &Cli) -> Result<()> {
         }
         _ => {}
     }
+    if let Some(Command::Limit(args)) = &cli.command {
+        return limit::run(&cli.source, cli.output.json, args);
+    }
     let manager = manager(&cli.source)?;
     match &cli.command {
         None | Some(Command::Show) => {
@@ -252,6 +260,8 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Some(Command::Watch(args)) => watch(&manager, cli, args),
         Some(Command::Top(args)) => top(manager, cli, args),
+        // Handled above: it opens its own manager (writable replays).
+        Some(Command::Limit(_)) => Ok(()),
     }
 }
 

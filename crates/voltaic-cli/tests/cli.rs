@@ -43,16 +43,21 @@ fn json(args: &[&str]) -> Value {
 
 /// Validates a document against the shipped schema.
 fn validate(doc: &Value) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/voltaic.schema.json");
+    validate_against(doc, "voltaic.schema.json");
+}
+
+/// Validates a document against the shipped schema file `name`.
+fn validate_against(doc: &Value, name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
     let schema: Value =
         serde_json::from_slice(&std::fs::read(&path).expect("schema")).expect("schema JSON");
     let mut schemas = boon::Schemas::new();
     let mut compiler = boon::Compiler::new();
-    compiler
-        .add_resource("voltaic.schema.json", schema)
-        .expect("add schema");
+    compiler.add_resource(name, schema).expect("add schema");
     let index = compiler
-        .compile("voltaic.schema.json", &mut schemas)
+        .compile(name, &mut schemas)
         .expect("compile schema");
     if let Err(e) = schemas.validate(doc, index) {
         panic!("output does not match the schema: {e:#}\n{doc:#}");
@@ -582,3 +587,6 @@ fn serve_answers_get_metrics_only() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+/// `voltaic limit` on writable copies of fake trees.
+#[path = "cli/limit.rs"]
+mod limit;

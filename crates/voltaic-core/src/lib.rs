@@ -36,6 +36,7 @@ pub mod battery;
 pub mod decode;
 pub mod derived;
 pub mod names;
+pub mod limits;
 pub mod record;
 #[cfg(feature = "replay")]
 pub mod replay;
@@ -45,4 +46,5 @@ pub mod source;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
 pub use derived::{Derived, Field};
+pub use limits::ChargeLimits;
 pub use source::{PowerSource, SourceKind};

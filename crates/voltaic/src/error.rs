@@ -17,6 +17,12 @@ pub enum ErrorKind {
     NotFound,
     /// A recording could not be read as any recording form voltaic knows.
     InvalidRecording,
+    /// The values asked for are not valid (a charge start not below the end, a percentage above 100, a
+    /// behaviour the battery does not offer): nothing was written.
+    InvalidInput,
+    /// The driver or firmware refused a value it was sent (Linux `EINVAL`); the message says which
+    /// values drivers are known to accept.
+    Rejected,
     /// Any other failure talking to the OS.
     Io,
 }

@@ -27,6 +27,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+mod limits;
 mod manager;
 #[cfg(feature = "serde")]
 mod snapshot_serde;
@@ -34,14 +35,15 @@ mod sys;
 mod sysfs;
 
 pub use error::{Error, ErrorKind, Result};
+pub use limits::{ChargeControl, PlannedWrite};
 pub use manager::{Manager, Snapshot};
 #[cfg(feature = "serde")]
 pub use snapshot_serde::SCHEMA_VERSION;
 pub use voltaic_core::decode::Skipped;
 pub use voltaic_core::names::ParseNameError;
 pub use voltaic_core::{
-    Battery, ChargeBehaviour, Date, Derived, Field, Kind, Level, PowerSource, SourceKind, State,
-    Technology,
+    Battery, ChargeBehaviour, ChargeLimits, Date, Derived, Field, Kind, Level, PowerSource,
+    SourceKind, State, Technology,
 };
 
 /// The README's examples, compiled and run as doctests so they cannot drift.

@@ -33,13 +33,15 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Manager {
-    source: Source,
+    pub(crate) source: Source,
     /// Open handles of refreshed batteries (sysfs sources), shared by clones.
     kept: Arc<Mutex<sysfs::Kept>>,
+    /// Whether charge-limit writes may go into a replayed directory ([`Manager::replay_writable`]).
+    pub(crate) writable: bool,
 }
 
 #[derive(Debug, Clone)]
-enum Source {
+pub(crate) enum Source {
     System,
     /// A directory laid out like `/sys/class/power_supply`.
     SysfsTree(PathBuf),
@@ -76,6 +78,7 @@ impl Manager {
         Manager {
             source,
             kept: Arc::default(),
+            writable: false,
         }
     }
 

@@ -491,3 +491,6 @@ mod hostile_trees {
         );
     }
 }
+/// Charge-limit writes into writable fake trees.
+#[path = "shell/limits.rs"]
+mod limits;

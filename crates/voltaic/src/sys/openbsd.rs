@@ -30,6 +30,7 @@ const HW_BATTERY: c_int = 27;
 const HW_BATTERY_CHARGEMODE: c_int = 1;
 const HW_BATTERY_CHARGESTART: c_int = 2;
 const HW_BATTERY_CHARGESTOP: c_int = 3;
+const _: () = assert!(CTL_HW == libc::CTL_HW);
 
 /// More sensor devices than this and the walk stops (a machine has a few dozen).
 const MAX_SENSORDEVS: c_int = 1024;
@@ -219,6 +220,46 @@ fn apm_power() -> Option<ApmPowerInfo> {
     // which lives for the call; the descriptor is open and closed by `File` on return.
     let rc = unsafe { libc::ioctl(apm.as_raw_fd(), APM_IOC_GETPOWER, &raw mut info) };
     (rc == 0).then_some(info)
+}
+
+/// The `hw.battery` leaf named `name` (`hw.battery.chargestart`, …).
+fn battery_leaf(name: &str) -> Option<c_int> {
+    match name {
+        "hw.battery.chargemode" => Some(HW_BATTERY_CHARGEMODE),
+        "hw.battery.chargestart" => Some(HW_BATTERY_CHARGESTART),
+        "hw.battery.chargestop" => Some(HW_BATTERY_CHARGESTOP),
+        _ => None,
+    }
+}
+
+/// Reads one `hw.battery.*` sysctl; `None` when it does not exist (no driver offers it).
+pub(crate) fn read_battery_sysctl(name: &str) -> Option<i64> {
+    sysctl_int(&[CTL_HW, HW_BATTERY, battery_leaf(name)?])
+}
+
+/// Sets one `hw.battery.*` sysctl (root only). The errno comes back as it is: EPERM without privilege,
+/// EINVAL for a value the kernel refuses, EOPNOTSUPP/ENOENT when no driver offers it (sysctl(2)).
+pub(crate) fn write_battery_sysctl(name: &str, value: i32) -> io::Result<()> {
+    let leaf = battery_leaf(name).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+    let mib = [CTL_HW, HW_BATTERY, leaf];
+    let mut new: c_int = value;
+    // SAFETY: `mib` is valid for its length; `new` is one int the kernel only reads, for the size given;
+    // no old value is asked for (null pointer and length pointer).
+    let rc = unsafe {
+        libc::sysctl(
+            mib.as_ptr(),
+            mib.len() as c_uint,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            (&raw mut new).cast::<c_void>(),
+            size_of::<c_int>(),
+        )
+    };
+    if rc == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 pub(crate) fn read_all() -> Result<Reading> {
