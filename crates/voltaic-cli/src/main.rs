@@ -5,9 +5,9 @@
 
 mod extra;
 mod json;
+mod limit;
 mod metrics;
 mod serve;
-mod limit;
 mod text;
 
 use std::fmt::Write as _;

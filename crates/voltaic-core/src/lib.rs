@@ -35,8 +35,8 @@
 pub mod battery;
 pub mod decode;
 pub mod derived;
-pub mod names;
 pub mod limits;
+pub mod names;
 pub mod record;
 #[cfg(feature = "replay")]
 pub mod replay;

@@ -361,7 +361,11 @@ mod steady_refresh {
         let tmp = tempfile::tempdir().unwrap();
         device(tmp.path(), "BAT0", BAT0);
         // The charger keeps the tree a power_supply directory once BAT0's files are gone.
-        device(tmp.path(), "AC", "POWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=1\n");
+        device(
+            tmp.path(),
+            "AC",
+            "POWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=1\n",
+        );
         let m = Manager::replay(tmp.path()).unwrap();
         let mut b = m.batteries().unwrap().remove(0);
         m.refresh(&mut b).unwrap();

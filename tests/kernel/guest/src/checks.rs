@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use voltaic::{Battery, ErrorKind, Manager};
+use voltaic::{Battery, ChargeBehaviour, ChargeLimits, ErrorKind, Manager};
 
 use crate::Report;
 use crate::netlink::{Uevent, UeventSocket};
@@ -48,6 +48,9 @@ pub fn run_all(env: &Env, report: &mut Report) {
     fixture_values(env, report);
     device_disappears(report);
     threshold_writes(report);
+    limits_through_the_library(report);
+    limits_through_the_command(env, report);
+    limit_write_races_removal(report);
     refresh_races_rmmod(env, report);
 }
 
@@ -622,4 +625,196 @@ fn refresh_races_rmmod(env: &Env, report: &mut Report) {
         ))
     })();
     report.check("refresh racing rmmod: values, then DeviceGone", result);
+}
+
+fn thresholds_now() -> Check<(String, String)> {
+    Ok((
+        attr("vfix_bat", "charge_control_start_threshold")?,
+        attr("vfix_bat", "charge_control_end_threshold")?,
+    ))
+}
+
+/// `Manager::set_charge_limits` / `set_charge_behaviour` on the live fixture battery: every move of the pair
+/// (raise, lower, clear) succeeds because the writes are ordered so the driver never sees start ≥ end; a bad
+/// pair is refused before any write; a behaviour the driver refuses is `Rejected`.
+fn limits_through_the_library(report: &mut Report) {
+    let result = (|| -> Check {
+        let manager = Manager::new().map_err(|e| e.to_string())?;
+        let mut battery = system_battery(&manager, "vfix_bat")?;
+        let mut steps = Vec::new();
+        // From 0/100: lower the end below the old start's future value, raise both, lower both, clear.
+        for (start, end) in [(75, 80), (85, 95), (40, 60), (20, 30)] {
+            manager
+                .refresh(&mut battery)
+                .map_err(|e| format!("refresh: {e}"))?;
+            let kept = manager
+                .set_charge_limits(&battery, ChargeLimits::new(Some(start), Some(end)))
+                .map_err(|e| format!("set {start}/{end}: {:?} {e}", e.kind()))?;
+            if (kept.start, kept.end) != (Some(start), Some(end)) {
+                return Err(format!("asked {start}/{end}, read back {kept}"));
+            }
+            if thresholds_now()? != (start.to_string(), end.to_string()) {
+                return Err(format!("sysfs does not say {start}/{end} after the write"));
+            }
+            steps.push(format!("{start}/{end}"));
+        }
+        manager.refresh(&mut battery).map_err(|e| e.to_string())?;
+        match manager.set_charge_limits(&battery, ChargeLimits::new(Some(90), Some(80))) {
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {}
+            other => {
+                return Err(format!(
+                    "start 90 above end 80: {other:?}, want InvalidInput"
+                ));
+            }
+        }
+        if thresholds_now()? != ("20".into(), "30".into()) {
+            return Err("a refused request changed the thresholds".into());
+        }
+        let full = manager
+            .full_charge_limits(&battery)
+            .map_err(|e| e.to_string())?;
+        let cleared = manager
+            .set_charge_limits(&battery, full)
+            .map_err(|e| format!("clear: {e}"))?;
+        if (cleared.start, cleared.end) != (Some(0), Some(100)) {
+            return Err(format!("clear read back {cleared}"));
+        }
+        let inhibit = manager
+            .set_charge_behaviour(&battery, ChargeBehaviour::InhibitCharge)
+            .map_err(|e| format!("inhibit-charge: {:?} {e}", e.kind()))?;
+        if inhibit != ChargeBehaviour::InhibitCharge
+            || attr("vfix_bat", "charge_behaviour")? != "inhibit-charge"
+        {
+            return Err(format!("inhibit-charge read back {inhibit:?}"));
+        }
+        match manager.set_charge_behaviour(&battery, ChargeBehaviour::ForceDischarge) {
+            Err(e) if e.kind() == ErrorKind::Rejected => {}
+            other => {
+                return Err(format!(
+                    "force-discharge: {other:?}, want Rejected (the driver's EINVAL)"
+                ));
+            }
+        }
+        manager
+            .set_charge_behaviour(&battery, ChargeBehaviour::Auto)
+            .map_err(|e| format!("auto: {e}"))?;
+        Ok(format!(
+            "{} then cleared to 0/100; 90/80 refused before writing; inhibit-charge set; force-discharge Rejected",
+            steps.join(" → ")
+        ))
+    })();
+    report.check(
+        "charge limits set through the library on a live battery",
+        result,
+    );
+}
+
+/// `voltaic limit set/clear/behaviour` as root, and as an unprivileged user (PermissionDenied with advice).
+fn limits_through_the_command(env: &Env, report: &mut Report) {
+    let result = (|| -> Check {
+        let set = voltaic_json(
+            env,
+            &[
+                "limit",
+                "set",
+                "--start",
+                "60",
+                "--end",
+                "80",
+                "--battery",
+                "vfix_bat",
+                "--json",
+            ],
+        )?;
+        if thresholds_now()? != ("60".into(), "80".into()) {
+            return Err(format!(
+                "after `voltaic limit set`: {:?}; it printed {set}",
+                thresholds_now()?
+            ));
+        }
+        run_voltaic(
+            env,
+            &[
+                "limit",
+                "behaviour",
+                "inhibit-charge",
+                "--battery",
+                "vfix_bat",
+            ],
+        )?;
+        if attr("vfix_bat", "charge_behaviour")? != "inhibit-charge" {
+            return Err("`voltaic limit behaviour inhibit-charge` did not take".into());
+        }
+        let out = Command::new(&env.voltaic)
+            .args(["limit", "set", "--end", "70", "--battery", "vfix_bat"])
+            .uid(1000)
+            .gid(1000)
+            .output()
+            .map_err(|e| format!("running voltaic as uid 1000: {e}"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(1) || !stderr.contains("needs root") {
+            return Err(format!(
+                "as uid 1000: exit {:?}, stderr {stderr:?}",
+                out.status.code()
+            ));
+        }
+        if thresholds_now()?.1 != "80" {
+            return Err("the refused unprivileged write changed the end threshold".into());
+        }
+        run_voltaic(env, &["limit", "clear", "--battery", "vfix_bat"])?;
+        if thresholds_now()? != ("0".into(), "100".into())
+            || attr("vfix_bat", "charge_behaviour")? != "auto"
+        {
+            return Err("`voltaic limit clear` did not restore 0/100 and auto".into());
+        }
+        Ok("set 60/80, behaviour inhibit-charge, uid 1000 refused with the advice, clear back to 0/100 auto".into())
+    })();
+    report.check(
+        "voltaic limit on a live battery, as root and as a user",
+        result,
+    );
+}
+
+/// Limit writes while the battery unregisters: each write succeeds or says DeviceGone, never another error.
+fn limit_write_races_removal(report: &mut Report) {
+    let result = (|| -> Check {
+        let manager = Manager::new().map_err(|e| e.to_string())?;
+        let mut battery = system_battery(&manager, "vfix_bat")?;
+        let remover = thread::spawn(|| {
+            thread::sleep(Duration::from_millis(300));
+            set_param(FIXTURE, "bat_registered", "0")
+        });
+        let (mut written, mut gone) = (0u32, 0u32);
+        let pairs = [(70, 90), (20, 40)];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gone == 0 && Instant::now() < deadline {
+            let (start, end) = pairs[written as usize % 2];
+            // The plan orders writes from the values last read, so read them first (as `voltaic limit` does).
+            if let Err(e) = manager.refresh(&mut battery) {
+                if e.kind() == ErrorKind::DeviceGone {
+                    gone += 1;
+                    break;
+                }
+                return Err(format!("refresh: {:?} {e}", e.kind()));
+            }
+            match manager.set_charge_limits(&battery, ChargeLimits::new(Some(start), Some(end))) {
+                Ok(_) => written += 1,
+                Err(e) if e.kind() == ErrorKind::DeviceGone => gone += 1,
+                Err(e) => return Err(format!("write during removal: {:?} {e}", e.kind())),
+            }
+        }
+        remover
+            .join()
+            .map_err(|_| "remover thread panicked".to_owned())??;
+        match manager.set_charge_limits(&battery, ChargeLimits::new(Some(40), Some(80))) {
+            Err(e) if e.kind() == ErrorKind::DeviceGone => {}
+            other => return Err(format!("write after removal: {other:?}, want DeviceGone")),
+        }
+        set_param(FIXTURE, "bat_registered", "1")?;
+        if gone == 0 {
+            return Err(format!("{written} writes and the battery never went"));
+        }
+        Ok(format!("{written} pairs written, then DeviceGone"))
+    })();
+    report.check("limit writes racing removal: written or DeviceGone", result);
 }
