@@ -3,6 +3,7 @@
 //! Exit codes: 0 success (also when the machine has no battery), 1 error, 2 usage error. A closed
 //! standard output (`voltaic | head -1`) ends the program quietly with 0.
 
+mod history;
 mod json;
 mod text;
 
@@ -80,6 +81,8 @@ enum Command {
     /// Watch the batteries in a terminal viewer: a tab per battery, charge gauge, charts over time,
     /// details. Keys: ←/→ switch battery, + / - interval, p pause, u units, ? help, q quit.
     Top(TopArgs),
+    #[command(flatten)]
+    History(history::Command),
 }
 
 #[derive(Args)]
@@ -207,6 +210,13 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Some(Command::Watch(args)) => watch(&manager, cli, args),
         Some(Command::Top(args)) => top(manager, cli, args),
+        Some(Command::History(command)) => history::run(
+            command,
+            &manager,
+            cli.output.json,
+            cli.source.all,
+            cli.output.verbose,
+        ),
     }
 }
 
