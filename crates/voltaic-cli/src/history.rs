@@ -114,7 +114,13 @@ fn parse_age(s: &str) -> Result<Duration, String> {
 }
 
 /// Runs one history subcommand.
-pub fn run(command: &Command, manager: &Manager, json: bool, all: bool, verbose: bool) -> Result<()> {
+pub fn run(
+    command: &Command,
+    manager: &Manager,
+    json: bool,
+    all: bool,
+    verbose: bool,
+) -> Result<()> {
     match command {
         Command::Log(args) => log(args, manager, all, verbose),
         Command::History(args) => history(args, json),
@@ -197,7 +203,8 @@ fn log(args: &LogArgs, manager: &Manager, all: bool, verbose: bool) -> Result<()
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
     let _lock = LoggerLock::acquire(&path)?;
-    let mut store = Store::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut store =
+        Store::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     let retention = Retention {
         detail: Duration::from_secs(args.keep_detail * 86_400),
         hourly: Duration::from_secs(args.keep_hourly * 86_400),
@@ -219,7 +226,14 @@ fn log(args: &LogArgs, manager: &Manager, all: bool, verbose: bool) -> Result<()
         all,
         first: true,
     };
-    log_loop(&mut store, &mut logger, &mut readings, idle, args.count, verbose)
+    log_loop(
+        &mut store,
+        &mut logger,
+        &mut readings,
+        idle,
+        args.count,
+        verbose,
+    )
 }
 
 /// The logging loop: wait for a change (or the idle timeout), hand the reading to the logger.
@@ -394,7 +408,9 @@ fn text(histories: &[BatteryHistory], since: Duration, db: &Path) -> String {
                 s.kind.as_str(),
                 pct(s.start_percentage),
                 pct(s.end_percentage),
-                fmt_duration(Duration::from_secs(u64::try_from(s.end - s.start).unwrap_or(0))),
+                fmt_duration(Duration::from_secs(
+                    u64::try_from(s.end - s.start).unwrap_or(0)
+                )),
                 s.average_power_w
                     .map(|p| format!("{p:.1} W"))
                     .unwrap_or_default()

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args_os().skip(1);
-    let db = PathBuf::from(args.next().ok_or("usage: generate DB [DAYS] [STEP_SECONDS]")?);
+    let db = PathBuf::from(
+        args.next()
+            .ok_or("usage: generate DB [DAYS] [STEP_SECONDS]")?,
+    );
     let number = |v: Option<std::ffi::OsString>, default: i64| -> Result<i64, String> {
         v.map_or(Ok(default), |v| {
             v.to_string_lossy()

@@ -216,10 +216,18 @@ fn axes(h: &mut String, f: &Frame, y_unit: &str, x_labels: &[(f64, String)]) {
         v += step;
     }
     for (x, label) in x_labels {
+        // Labels near an edge hang inwards so they are not cut off.
+        let x = f.x(*x);
+        let anchor = if x < LEFT + 40.0 {
+            "start"
+        } else if x > W - RIGHT - 40.0 {
+            "end"
+        } else {
+            "middle"
+        };
         let _ = writeln!(
             h,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            f.x(*x),
+            "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
             H - BOTTOM + 18.0,
             escape(label)
         );
@@ -235,19 +243,27 @@ fn trim_num(v: f64) -> String {
 }
 
 /// Up to six date labels spread over `[t0, t1]`.
-fn date_labels(t0: f64, t1: f64, with_time: bool) -> Vec<(f64, String)> {
+fn date_labels(t0: f64, t1: f64) -> Vec<(f64, String)> {
     let n = 5;
     (0..=n)
         .map(|i| {
             let t = t0 + (t1 - t0) * f64::from(i) / f64::from(n);
-            let s = if with_time {
-                date_time(t as i64)
-            } else {
-                date(t as i64)
-            };
-            (t, s)
+            (t, date(t as i64))
         })
         .collect()
+}
+
+/// A label at each UTC midnight in `[t0, t1]` (the charge-level chart spans about a week).
+fn midnight_labels(t0: f64, t1: f64) -> Vec<(f64, String)> {
+    let day = 86_400;
+    let mut t = (t0 as i64).div_euclid(day) * day + day;
+    let mut out = Vec::new();
+    while (t as f64) <= t1 && out.len() < 14 {
+        // Month and day: the year is in the other charts, and a week of full dates would overlap.
+        out.push((t as f64, date(t).split_off(5)));
+        t += day;
+    }
+    out
 }
 
 fn no_data(h: &mut String, title: &str, what: &str) {
@@ -301,7 +317,7 @@ fn health_chart(h: &mut String, b: &BatteryHistory, index: usize) {
         last.1
     );
     svg_open(h, &format!("health{index}"), title, &desc);
-    axes(h, &f, " %", &date_labels(first.0, last.0, false));
+    axes(h, &f, " %", &date_labels(first.0, last.0));
     let y80 = f.y(HEALTH_THRESHOLD);
     let _ = writeln!(
         h,
@@ -371,7 +387,7 @@ fn level_chart(h: &mut String, b: &BatteryHistory, index: usize, now: i64) {
         last.1
     );
     svg_open(h, &format!("level{index}"), title, &desc);
-    axes(h, &f, " %", &date_labels(t0, t1, false));
+    axes(h, &f, " %", &midnight_labels(t0, t1));
     for e in &events {
         let x = f.x(e.time as f64);
         let class = if e.kind == EventKind::Plugged {
@@ -509,7 +525,7 @@ fn cycles_chart(h: &mut String, b: &BatteryHistory, index: usize) {
         date(last.0 as i64)
     );
     svg_open(h, &format!("cycles{index}"), title, &desc);
-    axes(h, &f, "", &date_labels(first.0, last.0, false));
+    axes(h, &f, "", &date_labels(first.0, last.0));
     polyline(
         h,
         "data",
