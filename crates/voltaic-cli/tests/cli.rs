@@ -383,7 +383,10 @@ fn log_then_history_and_report() {
             .unwrap()
             .starts_with("vendor,model,serial,date,health_percent")
     );
-    assert!(lines.next().unwrap().starts_with("SMP,DELL GPM0365,79,"), "{csv}");
+    assert!(
+        lines.next().unwrap().starts_with("SMP,DELL GPM0365,79,"),
+        "{csv}"
+    );
 
     let report = dir.path().join("report.html");
     let out = voltaic(&["report", "--db", db_s, "-o", report.to_str().unwrap()]);
@@ -393,7 +396,10 @@ fn log_then_history_and_report() {
         String::from_utf8_lossy(&out.stderr)
     );
     let html = std::fs::read_to_string(&report).unwrap();
-    assert!(html.contains("<h2>SMP DELL GPM0365 (serial 79)</h2>"), "{html}");
+    assert!(
+        html.contains("<h2>SMP DELL GPM0365 (serial 79)</h2>"),
+        "{html}"
+    );
     // One reading: a single-day health chart (no trend), no discharge for the power chart.
     assert!(html.contains(">Health over time</title>"), "{html}");
     assert!(html.contains("Fewer than three days of data"), "{html}");

@@ -450,8 +450,10 @@ fn power_chart(h: &mut String, b: &BatteryHistory, index: usize) {
     let _ = writeln!(h, "<h3>{title}</h3>");
     let hours: Vec<f64> = hist.seconds.iter().map(|s| *s as f64 / 3600.0).collect();
     let peak = hours.iter().copied().fold(0.0, f64::max);
+    // The axis starts at the lowest power seen: a machine never draws 0 W on battery.
+    let lowest = hours.iter().position(|v| *v > 0.0).unwrap_or(0) as f64;
     let bins = hours.len() as f64;
-    let f = Frame::new(0.0, bins * hist.bin_w, 0.0, peak * 1.08);
+    let f = Frame::new(lowest * hist.bin_w, bins * hist.bin_w, 0.0, peak * 1.08);
     let (mode, _) = hours
         .iter()
         .enumerate()
@@ -466,12 +468,12 @@ fn power_chart(h: &mut String, b: &BatteryHistory, index: usize) {
     svg_open(h, &format!("power{index}"), title, &desc);
     let labels: Vec<(f64, String)> = (0..=5)
         .map(|i| {
-            let v = bins * hist.bin_w * f64::from(i) / 5.0;
+            let v = f.x0 + (f.x1 - f.x0) * f64::from(i) / 5.0;
             (v, format!("{} W", trim_num(v.round())))
         })
         .collect();
     axes(h, &f, " h", &labels);
-    for (i, v) in hours.iter().enumerate() {
+    for (i, v) in hours.iter().enumerate().skip(lowest as usize) {
         let x0 = f.x(i as f64 * hist.bin_w);
         let x1 = f.x((i + 1) as f64 * hist.bin_w);
         let y = f.y(*v);
