@@ -495,6 +495,43 @@ fn write_report(args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
+/// How far back `voltaic top` pre-fills its charts from the history.
+const TOP_PREFILL: i64 = 6 * 3600;
+
+/// The last hours of stored samples for each battery `manager` reads now, keyed by its OS id, to start
+/// `voltaic top`'s charts with. Empty when there is no history database or it cannot be read: the viewer
+/// must open without it.
+pub fn top_prefill(manager: &Manager, all: bool) -> Vec<(String, Vec<voltaic_top::Point>)> {
+    let Some(path) = voltaic_history::default_path().filter(|p| p.exists()) else {
+        return Vec::new();
+    };
+    let (Ok(store), Ok(batteries)) = (Store::open(&path), manager.batteries()) else {
+        return Vec::new();
+    };
+    let since = unix_now() - TOP_PREFILL;
+    batteries
+        .iter()
+        .filter(|b| all || b.kind == Kind::System)
+        .filter_map(|b| {
+            let samples = store
+                .samples(&voltaic_history::Identity::of(b), since)
+                .ok()?;
+            let points = samples
+                .into_iter()
+                .map(|s| voltaic_top::Point {
+                    t: s.time as f64,
+                    percentage: s.percentage,
+                    state: s.state,
+                    power_w: s.power_w,
+                    voltage_v: s.voltage_v,
+                    temperature_c: s.temperature_c,
+                })
+                .collect();
+            Some((b.id.clone(), points))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,6 +248,12 @@ fn top(manager: Manager, cli: &Cli, args: &TopArgs) -> Result<()> {
         theme,
         all: cli.source.all,
         source,
+        // The last hours from `voltaic log`'s history, when this machine has one (not for a replay).
+        prefill: if cli.source.replay.is_none() {
+            history::top_prefill(&manager, cli.source.all)
+        } else {
+            Vec::new()
+        },
     };
     voltaic_top::run(manager, options).context("voltaic top")
 }
