@@ -122,7 +122,12 @@ pub fn run(
     verbose: bool,
 ) -> Result<()> {
     match command {
-        Command::Log(args) => log(args, manager, all, verbose),
+        Command::Log(args) => {
+            if json {
+                bail!("`voltaic log` records into the database; --json does not apply");
+            }
+            log(args, manager, all, verbose)
+        }
         Command::History(args) => history(args, json),
         Command::Report(args) => {
             if json {
@@ -393,6 +398,13 @@ fn text(histories: &[BatteryHistory], since: Duration, db: &Path) -> String {
                 "on battery",
                 fmt_duration(Duration::from_secs(m as u64)),
                 h.on_battery.len()
+            );
+        }
+        if h.hours > 0 {
+            let _ = writeln!(
+                out,
+                "  {:<12}sessions come from the samples kept in full; older data is hourly",
+                ""
             );
         }
         let recent: Vec<_> = h.sessions.iter().rev().take(8).collect();

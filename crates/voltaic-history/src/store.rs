@@ -112,15 +112,20 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity of `battery` (trimmed; missing values are empty).
+    /// The identity of `battery` (trimmed; missing values are empty). A battery that reports none of the
+    /// three is known by its OS device name instead, as the model (`BAT0`): the only name it has.
     #[must_use]
     pub fn of(battery: &Battery) -> Identity {
         let get = |v: &Option<String>| v.as_deref().unwrap_or("").trim().to_owned();
-        Identity {
+        let mut identity = Identity {
             vendor: get(&battery.vendor),
             model: get(&battery.model),
             serial: get(&battery.serial),
+        };
+        if identity == Identity::default() {
+            battery.id.trim().clone_into(&mut identity.model);
         }
+        identity
     }
 }
 

@@ -454,3 +454,31 @@ fn killed_writer_loses_nothing_committed() {
     // The lock died with the process.
     LoggerLock::acquire(&path).unwrap();
 }
+
+#[test]
+fn identity_is_the_pack_not_the_device_name() {
+    let mut b = voltaic::Battery::new("BAT1", voltaic::Kind::System);
+    // Nothing reported: the device name is the only name there is.
+    assert_eq!(
+        Identity::of(&b),
+        Identity {
+            vendor: String::new(),
+            model: "BAT1".into(),
+            serial: String::new(),
+        }
+    );
+    b.vendor = Some(" SANYO ".into());
+    b.serial = Some(" 1242".into());
+    let id = Identity::of(&b);
+    assert_eq!(
+        (id.vendor.as_str(), id.model.as_str(), id.serial.as_str()),
+        ("SANYO", "", "1242")
+    );
+    assert_eq!(id.to_string(), "SANYO (serial 1242)");
+    b.id = "BAT0".into();
+    assert_eq!(
+        Identity::of(&b),
+        id,
+        "the same pack under another device name"
+    );
+}
