@@ -325,6 +325,42 @@ fn session_line(out: &mut String, h: &BatteryHistory, kind: SessionKind) {
     out.push('\n');
 }
 
+/// `capacity   24.04 Wh of 23.51 Wh design (102.3 %); trend -9.5 points a year …`
+fn capacity_line(out: &mut String, h: &BatteryHistory) {
+    let _ = write!(out, "  {:<12}", "capacity");
+    match (h.energy_full_wh, h.energy_full_design_wh) {
+        (Some(f), Some(d)) if d > 0.0 => {
+            let _ = write!(
+                out,
+                "{f:.2} Wh of {d:.2} Wh design ({:.1} %)",
+                f / d * 100.0
+            );
+        }
+        (Some(f), _) => {
+            let _ = write!(out, "{f:.2} Wh full");
+        }
+        _ => out.push_str("not reported"),
+    }
+    match &h.trend {
+        Some(t) => {
+            let _ = write!(
+                out,
+                "; trend {:+.1} points a year over {} days",
+                t.per_year, t.days
+            );
+            if let Some(d) = &t.reaches_threshold_date {
+                let _ = write!(
+                    out,
+                    ", {:.0} % around {d}",
+                    voltaic_history::HEALTH_THRESHOLD
+                );
+            }
+        }
+        None => out.push_str("; too few days for a trend"),
+    }
+    out.push('\n');
+}
+
 fn text(histories: &[BatteryHistory], since: Duration, db: &Path) -> String {
     let mut out = String::new();
     if histories.is_empty() {
@@ -348,38 +384,7 @@ fn text(histories: &[BatteryHistory], since: Duration, db: &Path) -> String {
                 h.hours
             );
         }
-        let _ = write!(out, "  {:<12}", "capacity");
-        match (h.energy_full_wh, h.energy_full_design_wh) {
-            (Some(f), Some(d)) if d > 0.0 => {
-                let _ = write!(
-                    out,
-                    "{f:.2} Wh of {d:.2} Wh design ({:.1} %)",
-                    f / d * 100.0
-                );
-            }
-            (Some(f), _) => {
-                let _ = write!(out, "{f:.2} Wh full");
-            }
-            _ => out.push_str("not reported"),
-        }
-        match &h.trend {
-            Some(t) => {
-                let _ = write!(
-                    out,
-                    "; trend {:+.1} points a year over {} days",
-                    t.per_year, t.days
-                );
-                if let Some(d) = &t.reaches_threshold_date {
-                    let _ = write!(
-                        out,
-                        ", {:.0} % around {d}",
-                        voltaic_history::HEALTH_THRESHOLD
-                    );
-                }
-            }
-            None => out.push_str("; too few days for a trend"),
-        }
-        out.push('\n');
+        capacity_line(&mut out, h);
         match (h.cycles_first, h.cycles_last) {
             (Some(a), Some(b)) if a != b => {
                 let _ = writeln!(out, "  {:<12}{a} → {b}", "cycles");
