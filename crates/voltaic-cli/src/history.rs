@@ -311,7 +311,13 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
 
 fn session_line(out: &mut String, h: &BatteryHistory, kind: SessionKind) {
     let sessions: Vec<_> = h.sessions.iter().filter(|s| s.kind == kind).collect();
-    let _ = write!(out, "  {:<12}{} sessions", kind.as_str(), sessions.len());
+    let n = sessions.len();
+    let _ = write!(
+        out,
+        "  {:<12}{n} session{}",
+        kind.as_str(),
+        if n == 1 { "" } else { "s" }
+    );
     if let Some(d) = mean(sessions.iter().map(|s| (s.end - s.start) as f64)) {
         let _ = write!(
             out,
@@ -399,10 +405,11 @@ fn text(histories: &[BatteryHistory], since: Duration, db: &Path) -> String {
         if let Some(m) = mean(h.on_battery.iter().map(|d| d.seconds as f64)) {
             let _ = writeln!(
                 out,
-                "  {:<12}{} a day on average, over {} days with use",
+                "  {:<12}{} a day on average, over {} day{} with use",
                 "on battery",
                 fmt_duration(Duration::from_secs(m as u64)),
-                h.on_battery.len()
+                h.on_battery.len(),
+                if h.on_battery.len() == 1 { "" } else { "s" }
             );
         }
         if h.hours > 0 {
