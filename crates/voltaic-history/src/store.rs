@@ -559,22 +559,32 @@ impl Store {
             .map_err(|e| Error::sqlite("reading", &self.path, e))
     }
 
-    /// The samples of `identity` taken at or after `since` (Unix seconds), oldest first.
-    pub fn samples(&self, identity: &Identity, since: i64) -> Result<Vec<Sample>> {
+    /// Runs `sql` (with `?1` the battery's row id and `?2` the time bound) for `identity`, mapping each row.
+    fn rows_of<T>(
+        &self,
+        identity: &Identity,
+        since: i64,
+        sql: &str,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
         let Some(id) = self.id(identity)? else {
             return Ok(Vec::new());
         };
         let err = |e| Error::sqlite("reading", &self.path, e);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT t, state, percentage, energy_mwh, energy_full_mwh, energy_full_design_mwh, power_mw,
-                 voltage_mv, temperature_dc, cycle_count, health, external_power
-                 FROM samples WHERE battery = ?1 AND t >= ?2 ORDER BY t",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map(params![id, since], |r| {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
+        let rows = stmt.query_map(params![id, since], map).map_err(err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(err)
+    }
+
+    /// The samples of `identity` taken at or after `since` (Unix seconds), oldest first.
+    pub fn samples(&self, identity: &Identity, since: i64) -> Result<Vec<Sample>> {
+        self.rows_of(
+            identity,
+            since,
+            "SELECT t, state, percentage, energy_mwh, energy_full_mwh, energy_full_design_mwh, power_mw,
+             voltage_mv, temperature_dc, cycle_count, health, external_power
+             FROM samples WHERE battery = ?1 AND t >= ?2 ORDER BY t",
+            |r| {
                 Ok(Sample {
                     time: r.get(0)?,
                     state: state_from_code(r.get(1)?),
@@ -589,27 +599,19 @@ impl Store {
                     health_percent: unscale(r.get(10)?, 100.0),
                     external_power: r.get(11)?,
                 })
-            })
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(err)
+            },
+        )
     }
 
     /// The hourly rows of `identity` from `since` on, oldest first.
     pub fn hourly(&self, identity: &Identity, since: i64) -> Result<Vec<Hourly>> {
-        let Some(id) = self.id(identity)? else {
-            return Ok(Vec::new());
-        };
-        let err = |e| Error::sqlite("reading", &self.path, e);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT hour, n, discharging, percentage_min, percentage_max, percentage_mean, power_min,
-                 power_max, power_mean, temperature_min, temperature_max, temperature_mean, energy_full_mwh,
-                 health, cycle_count FROM hourly WHERE battery = ?1 AND hour >= ?2 ORDER BY hour",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map(params![id, since], |r| {
+        self.rows_of(
+            identity,
+            since,
+            "SELECT hour, n, discharging, percentage_min, percentage_max, percentage_mean, power_min,
+             power_max, power_mean, temperature_min, temperature_max, temperature_mean, energy_full_mwh,
+             health, cycle_count FROM hourly WHERE battery = ?1 AND hour >= ?2 ORDER BY hour",
+            |r| {
                 let min_max_mean = |i: usize, div: f64| -> rusqlite::Result<Option<Stat>> {
                     Ok(
                         match (
@@ -633,41 +635,29 @@ impl Store {
                     health_percent: unscale(r.get(13)?, 100.0),
                     cycle_count: r.get(14)?,
                 })
-            })
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(err)
+            },
+        )
     }
 
-    /// The events of `identity` from `since` on, oldest first.
+    /// The events of `identity` from `since` on, oldest first. A kind this build does not know (written by
+    /// a newer one) is left out rather than guessed.
     pub fn events(&self, identity: &Identity, since: i64) -> Result<Vec<Event>> {
-        let Some(id) = self.id(identity)? else {
-            return Ok(Vec::new());
-        };
-        let err = |e| Error::sqlite("reading", &self.path, e);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT t, kind, percentage FROM events WHERE battery = ?1 AND t >= ?2 ORDER BY t, kind",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map(params![id, since], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get(2)?))
-            })
-            .map_err(err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (time, kind, pct) = row.map_err(err)?;
-            // A kind this build does not know (written by a newer one) is left out rather than guessed.
-            if let Some(kind) = EventKind::from_code(kind) {
-                out.push(Event {
+        let rows = self.rows_of(
+            identity,
+            since,
+            "SELECT t, kind, percentage FROM events WHERE battery = ?1 AND t >= ?2 ORDER BY t, kind",
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get(2)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(time, kind, pct)| {
+                Some(Event {
                     time,
-                    kind,
+                    kind: EventKind::from_code(kind)?,
                     percentage: unscale(pct, 100.0),
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect())
     }
 
     /// Number of stored samples, all batteries.
