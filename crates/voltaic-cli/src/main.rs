@@ -4,6 +4,7 @@
 //! standard output (`voltaic | head -1`) ends the program quietly with 0.
 
 mod extra;
+mod history;
 mod json;
 mod limit;
 mod metrics;
@@ -100,6 +101,8 @@ enum Command {
     /// Show or set charge limits (thresholds) and charge behaviour: `limit`, `limit set --end 80
     /// [--start 75]`, `limit clear`, `limit behaviour auto|inhibit-charge|force-discharge`.
     Limit(limit::LimitArgs),
+    #[command(flatten)]
+    History(history::Command),
 }
 
 #[derive(Args)]
@@ -262,6 +265,13 @@ fn run(cli: &Cli) -> Result<()> {
         Some(Command::Top(args)) => top(manager, cli, args),
         // Handled above: it opens its own manager (writable replays).
         Some(Command::Limit(_)) => Ok(()),
+        Some(Command::History(command)) => history::run(
+            command,
+            &manager,
+            cli.output.json,
+            cli.source.all,
+            cli.output.verbose,
+        ),
     }
 }
 
@@ -291,6 +301,12 @@ fn top(manager: Manager, cli: &Cli, args: &TopArgs) -> Result<()> {
         theme,
         all: cli.source.all,
         source,
+        // The last hours from `voltaic log`'s history, when this machine has one (not for a replay).
+        prefill: if cli.source.replay.is_none() {
+            history::top_prefill(&manager, cli.source.all)
+        } else {
+            Vec::new()
+        },
     };
     voltaic_top::run(manager, options).context("voltaic top")
 }

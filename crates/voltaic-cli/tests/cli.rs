@@ -590,3 +590,136 @@ fn serve_answers_get_metrics_only() {
 /// `voltaic limit` on writable copies of fake trees.
 #[path = "cli/limit.rs"]
 mod limit;
+/// `voltaic log` on a replayed tree, then `history` and `report` on what it stored.
+#[test]
+fn log_then_history_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sub/history.sqlite");
+    let db_s = db.to_str().unwrap();
+    let tree = sample("dell-charge-limit");
+    let tree = tree.to_str().unwrap();
+    let out = voltaic(&[
+        "--replay",
+        tree,
+        "log",
+        "--db",
+        db_s,
+        "--count",
+        "2",
+        "--interval",
+        "0.1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("logging to"));
+    assert!(db.exists(), "the data directory is created");
+
+    let out = voltaic(&["history", "--db", db_s, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let battery = &doc["batteries"][0];
+    assert_eq!(battery["identity"]["vendor"], "SMP");
+    assert_eq!(battery["identity"]["model"], "DELL GPM0365");
+    assert_eq!(battery["identity"]["serial"], "79");
+    // Two identical readings: the first is stored, the second is neither a change nor idle long enough.
+    assert_eq!(battery["samples"], 1);
+
+    let text = stdout(&voltaic(&["history", "--db", db_s]));
+    assert!(text.starts_with("SMP DELL GPM0365 (serial 79)"), "{text}");
+    assert!(text.contains("too few days for a trend"), "{text}");
+    let csv = stdout(&voltaic(&["history", "--db", db_s, "--csv"]));
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("vendor,model,serial,date,health_percent")
+    );
+    assert!(
+        lines.next().unwrap().starts_with("SMP,DELL GPM0365,79,"),
+        "{csv}"
+    );
+
+    let report = dir.path().join("report.html");
+    let out = voltaic(&["report", "--db", db_s, "-o", report.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        html.contains("<h2>SMP DELL GPM0365 (serial 79)</h2>"),
+        "{html}"
+    );
+    // One reading: a single-day health chart (no trend), no discharge for the power chart.
+    assert!(html.contains(">Health over time</title>"), "{html}");
+    assert!(html.contains("Fewer than three days of data"), "{html}");
+    assert!(html.contains("No discharge readings"), "{html}");
+    let piped = stdout(&voltaic(&["report", "--db", db_s, "-o", "-"]));
+    assert!(piped.starts_with("<!DOCTYPE html>"));
+}
+
+#[test]
+fn history_without_a_database_says_how_to_start_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.sqlite");
+    let out = voltaic(&["history", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("none.sqlite") && err.contains("voltaic log"),
+        "{err}"
+    );
+    assert!(!db.exists(), "reading never creates the database");
+    let out = voltaic(&["history", "--db", db.to_str().unwrap(), "--since", "7x"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_second_logger_names_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let db_s = db.to_str().unwrap();
+    let tree = sample("dell-charge-limit");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args([
+            "--replay",
+            tree.to_str().unwrap(),
+            "log",
+            "--db",
+            db_s,
+            "--interval",
+            "0.2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first logger announces itself once it holds the lock and has opened the database.
+    let mut announced = String::new();
+    let mut stderr = std::io::BufReader::new(first.stderr.take().unwrap());
+    std::io::BufRead::read_line(&mut stderr, &mut announced).unwrap();
+    assert!(announced.contains("logging to"), "{announced}");
+    let out = voltaic(&[
+        "--replay",
+        tree.to_str().unwrap(),
+        "log",
+        "--db",
+        db_s,
+        "--count",
+        "1",
+    ]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("process {}", first.id())), "{err}");
+}

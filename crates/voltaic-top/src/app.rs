@@ -37,6 +37,9 @@ pub struct Options {
     pub all: bool,
     /// Where the readings come from, shown in the tab bar (`this machine`, `replay samples/chromebook`).
     pub source: String,
+    /// Points to start the charts with, per battery id, oldest first (from a stored history); see
+    /// [`App::prefill`].
+    pub prefill: Vec<(String, Vec<Point>)>,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             theme: Theme::Dark,
             all: false,
             source: "this machine".into(),
+            prefill: Vec::new(),
         }
     }
 }
@@ -217,9 +221,10 @@ pub struct App {
 impl App {
     /// A viewer that has not sampled yet.
     #[must_use]
-    pub fn new(options: Options) -> App {
+    pub fn new(mut options: Options) -> App {
         let interval = clamp_interval(options.interval);
-        App {
+        let prefill = std::mem::take(&mut options.prefill);
+        let mut app = App {
             units: options.units,
             options,
             interval,
@@ -236,6 +241,27 @@ impl App {
             last_sample: None,
             notice: None,
             failing: false,
+        };
+        for (id, points) in prefill {
+            app.prefill(&id, points);
+        }
+        app
+    }
+
+    /// Starts battery `id`'s charts with `points` (from a stored history), before the first sample: the
+    /// newest [`HISTORY_LEN`] in time order, all older than the points already there. A battery that is
+    /// not in the first sample loses them, as any battery that goes away does.
+    pub fn prefill(&mut self, id: &str, points: impl IntoIterator<Item = Point>) {
+        let h = self.history.entry(id.to_owned()).or_default();
+        let before = h.front().map_or(f64::INFINITY, |p| p.t);
+        let mut old: Vec<Point> = points
+            .into_iter()
+            .filter(|p| p.t.is_finite() && p.t < before)
+            .collect();
+        old.sort_by(|a, b| a.t.total_cmp(&b.t));
+        let room = HISTORY_LEN.saturating_sub(h.len());
+        for p in old.into_iter().rev().take(room) {
+            h.push_front(p);
         }
     }
 
@@ -810,6 +836,44 @@ mod tests {
         assert!(!app.help_shown());
         key(&mut app, Key::Char('?'));
         assert_eq!(key(&mut app, Key::Ctrl('c')), Action::Quit);
+    }
+
+    #[test]
+    fn prefill_starts_the_charts_and_yields_to_samples() {
+        let point = |t: f64| Point {
+            t,
+            percentage: Some(50.0),
+            state: State::Discharging,
+            power_w: Some(7.5),
+            voltage_v: None,
+            temperature_c: None,
+        };
+        let stored: Vec<Point> = (0..HISTORY_LEN + 10)
+            .map(|i| point(1_707_000_000.0 + i as f64 * 60.0))
+            .rev()
+            .collect();
+        let mut app = App::new(Options {
+            prefill: vec![("BAT0".into(), stored), ("BAT9".into(), vec![point(1.0)])],
+            ..Options::default()
+        });
+        let h = app.history("BAT0").unwrap();
+        assert_eq!(h.len(), HISTORY_LEN, "only the newest points are kept");
+        assert!(
+            h.iter().zip(h.iter().skip(1)).all(|(a, b)| a.t < b.t),
+            "time order"
+        );
+        assert_eq!(h.front().map(|p| p.t), Some(1_707_000_000.0 + 600.0));
+        sample(&mut app, 1, snapshot(&["BAT0"]));
+        let h = app.history("BAT0").unwrap();
+        assert_eq!(
+            h.len(),
+            HISTORY_LEN,
+            "a sample pushes out the oldest stored point"
+        );
+        assert!(
+            app.history("BAT9").is_none(),
+            "a battery not present loses its points"
+        );
     }
 
     #[test]

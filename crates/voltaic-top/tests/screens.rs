@@ -77,6 +77,7 @@ fn options(theme: Theme, all: bool, source: &str) -> Options {
         theme,
         all,
         source: source.to_owned(),
+        prefill: Vec::new(),
     }
 }
 
