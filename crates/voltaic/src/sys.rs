@@ -139,6 +139,7 @@ pub(crate) fn unlinked(file: &std::fs::File) -> std::io::Result<bool> {
 
 /// Windows does not delete a file while it is open.
 #[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)] // the signature of the Unix version
 pub(crate) fn unlinked(_file: &std::fs::File) -> std::io::Result<bool> {
     Ok(false)
 }
