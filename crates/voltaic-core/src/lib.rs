@@ -25,10 +25,17 @@
 pub mod battery;
 pub mod decode;
 pub mod derived;
+pub mod estimate;
+pub mod event;
 pub mod record;
 pub mod replay;
 pub mod source;
+pub mod summary;
+pub mod warning;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
 pub use derived::{Derived, Field};
+pub use event::Event;
 pub use source::{PowerSource, SourceKind};
+pub use summary::Summary;
+pub use warning::{WarningConfig, WarningLevel};
