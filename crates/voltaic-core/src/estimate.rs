@@ -20,7 +20,7 @@ use crate::{Battery, State};
 
 /// How the estimator smooths.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
+// Not non_exhaustive: users build it with `..Default::default()`.
 pub struct EstimatorConfig {
     /// Time constant of the rate average: a rate step reaches 63 % of its effect after this long
     /// (default 120 s: a one-sample spike read every 5 s moves the estimate by about 4 % of its size).

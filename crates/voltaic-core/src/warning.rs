@@ -61,7 +61,7 @@ pub enum Policy {
 
 /// Warning thresholds: a level applies at or below its threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
+// Not non_exhaustive: users build it with `..Default::default()`.
 pub struct WarningConfig {
     /// What decides the level.
     pub policy: Policy,

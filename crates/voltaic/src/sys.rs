@@ -63,3 +63,21 @@ mod imp;
 mod imp;
 
 pub(crate) use imp::{SUPPORTED, read_all, read_one};
+
+// Change notifications (the watcher): `Wake::open() -> Result<Option<Wake>>` (`None`: poll instead),
+// `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix.
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "sys/linux_watch.rs"]
+mod watch_imp;
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[path = "sys/poll_watch.rs"]
+mod watch_imp;
+
+pub(crate) use watch_imp::Wake;
+
+/// Whether the OS's own time estimates are averaged and should be preferred to voltaic's (macOS
+/// `AvgTimeToEmpty`/`AvgTimeToFull`, Smart Battery Data Specification 1.1 §5.1.23–24: one-minute
+/// rolling averages kept by the gauge).
+pub(crate) const SMOOTHED_ESTIMATES: bool = cfg!(any(target_os = "macos", target_os = "ios"));
