@@ -15,6 +15,75 @@ pub struct Document<'a> {
     pub batteries: Vec<BatteryView<'a>>,
     pub power_sources: Vec<SourceView<'a>>,
     pub skipped: Vec<SkippedView<'a>>,
+    pub summary: SummaryView,
+}
+
+/// The machine as a whole: its system batteries taken together.
+#[derive(Serialize)]
+pub struct SummaryView {
+    batteries: usize,
+    on_battery: Option<bool>,
+    percentage: Option<f64>,
+    energy_wh: Option<f64>,
+    energy_full_wh: Option<f64>,
+    state: &'static str,
+    time_to_empty_s: Option<u64>,
+    time_to_full_s: Option<u64>,
+    warning_level: &'static str,
+}
+
+impl SummaryView {
+    pub fn new(s: &voltaic::Summary) -> Self {
+        SummaryView {
+            batteries: s.batteries,
+            on_battery: s.on_battery,
+            percentage: round(s.percentage),
+            energy_wh: round(s.energy_wh),
+            energy_full_wh: round(s.energy_full_wh),
+            state: s.state.as_str(),
+            time_to_empty_s: s.time_to_empty.map(|d| d.as_secs()),
+            time_to_full_s: s.time_to_full.map(|d| d.as_secs()),
+            warning_level: s.warning.as_str(),
+        }
+    }
+}
+
+/// One change, in a `voltaic watch --json` document.
+#[derive(Serialize)]
+pub struct EventView<'a> {
+    event: &'static str,
+    /// The device, or null for the machine as a whole.
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'static str>,
+}
+
+impl<'a> EventView<'a> {
+    pub fn new(e: &'a voltaic::Event) -> Self {
+        let (from, to) = match e {
+            voltaic::Event::WarningChanged { from, to, .. } => {
+                (Some(from.as_str()), Some(to.as_str()))
+            }
+            _ => (None, None),
+        };
+        EventView {
+            event: e.kind(),
+            id: e.id(),
+            from,
+            to,
+        }
+    }
+}
+
+/// A `voltaic watch --json` line: when, what changed, then the whole reading.
+#[derive(Serialize)]
+pub struct WatchDocument<'a> {
+    pub time: String,
+    pub events: Vec<EventView<'a>>,
+    #[serde(flatten)]
+    pub reading: Document<'a>,
 }
 
 #[derive(Serialize)]

@@ -15,8 +15,9 @@ pub struct Summary {
     pub batteries: usize,
     /// Whether the machine runs on its batteries now; `None` when nothing says.
     pub on_battery: Option<bool>,
-    /// Combined charge, 0–100 %: Σ energy ÷ Σ full when every battery gives both, else the
-    /// percentages averaged, weighted by each pack's full energy where all give one.
+    /// Combined charge, 0–100 %: with one battery its own percentage; with several Σ energy ÷ Σ full
+    /// when every battery gives both, else the percentages averaged, weighted by each pack's full
+    /// energy where all give one.
     pub percentage: Option<f64>,
     /// Σ energy now, in watt-hours, when every system battery gives it.
     pub energy_wh: Option<f64>,
@@ -49,8 +50,11 @@ impl Summary {
             .collect();
         let energy_wh = sum(system.iter().map(|b| b.energy_wh));
         let energy_full_wh = sum(system.iter().map(|b| b.energy_full_wh));
-        let percentage = match (energy_wh, energy_full_wh) {
-            (Some(e), Some(f)) if !system.is_empty() => derived::percentage_from(e, f),
+        let percentage = match (system.as_slice(), energy_wh, energy_full_wh) {
+            // One pack: its own percentage (the gauge's, which may differ from energy ÷ full by the
+            // reserve it hides), as the battery itself shows it.
+            ([one], ..) if one.percentage.is_some() => one.percentage,
+            ([_, _, ..], Some(e), Some(f)) => derived::percentage_from(e, f),
             _ => weighted_percentage(&system),
         };
         let state = combined_state(&system);
