@@ -7,9 +7,9 @@
 //! exponentially weighted moving average of the rate over time (time constant
 //! [`EstimatorConfig::time_constant`]), restarts it when the state changes, and gives no estimate during
 //! a settle period after such a change (better "unknown" than a wrong number). Estimates it computes are
-//! marked derived. Where the OS's own estimate is already averaged (macOS `AvgTimeToEmpty`, a one-minute
-//! average by the gauge, Smart Battery Data Specification 1.1 §5.1.23; Windows' estimate is averaged by
-//! the battery class driver), [`EstimatorConfig::prefer_reported`] passes it through.
+//! marked derived. Where the OS reports an estimate of its own, usually averaged already (macOS
+//! `AvgTimeToEmpty` and Smart Battery `AverageTimeToEmpty` are one-minute averages kept by the gauge,
+//! Smart Battery Data Specification 1.1 §5.1.23), [`EstimatorConfig::prefer_reported`] passes it through.
 //!
 //! The estimator is pure: the caller passes the time of each reading (any monotonic clock).
 
@@ -27,7 +27,11 @@ pub struct EstimatorConfig {
     pub time_constant: Duration,
     /// After the state changes (plugged in or out), no estimate for this long (default 30 s).
     pub settle: Duration,
-    /// Pass through a time estimate the OS reported itself (not derived), because the OS averages it.
+    /// Pass through a time estimate the OS reported itself (not derived) instead of computing one
+    /// (default: yes). Gauges compute theirs with their own averaging (Smart Battery
+    /// `AverageTimeToEmpty`, macOS `AvgTimeToEmpty`, Windows' estimate), and a reported value is what
+    /// the user can check against the firmware. Where the OS reports no time (the ACPI battery driver
+    /// on Linux, the usual case) the estimate is always computed here.
     pub prefer_reported: bool,
 }
 
@@ -36,7 +40,7 @@ impl Default for EstimatorConfig {
         EstimatorConfig {
             time_constant: Duration::from_secs(120),
             settle: Duration::from_secs(30),
-            prefer_reported: false,
+            prefer_reported: true,
         }
     }
 }
@@ -224,6 +228,10 @@ mod tests {
                 _ => {}
             }
         }
+        b.derived
+            .insert_if(Field::TimeToEmpty, b.time_to_empty.is_some());
+        b.derived
+            .insert_if(Field::TimeToFull, b.time_to_full.is_some());
         b
     }
 
@@ -346,7 +354,9 @@ mod tests {
             ..EstimatorConfig::default()
         });
         let mut b = reading(State::Discharging, 30.0, 50.0, Some(10.0));
+        // As the OS reported it (not derived).
         b.time_to_empty = Some(Duration::from_secs(9000));
+        b.derived.remove(Field::TimeToEmpty);
         let e = est.apply(Duration::ZERO, &mut b);
         assert!(e.reported);
         assert_eq!(b.time_to_empty, Some(Duration::from_secs(9000)));

@@ -76,8 +76,3 @@ mod watch_imp;
 mod watch_imp;
 
 pub(crate) use watch_imp::Wake;
-
-/// Whether the OS's own time estimates are averaged and should be preferred to voltaic's (macOS
-/// `AvgTimeToEmpty`/`AvgTimeToFull`, Smart Battery Data Specification 1.1 §5.1.23–24: one-minute
-/// rolling averages kept by the gauge).
-pub(crate) const SMOOTHED_ESTIMATES: bool = cfg!(any(target_os = "macos", target_os = "ios"));

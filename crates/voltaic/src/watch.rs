@@ -124,10 +124,7 @@ impl Watcher {
             estimators: Vec::new(),
             warnings: Vec::new(),
             warning_config: WarningConfig::default(),
-            estimator_config: EstimatorConfig {
-                prefer_reported: sys::SMOOTHED_ESTIMATES,
-                ..EstimatorConfig::default()
-            },
+            estimator_config: EstimatorConfig::default(),
             poll_interval,
             start: now,
             last_read: now,
