@@ -71,7 +71,22 @@ pub(crate) use imp::{SUPPORTED, read_all, read_one};
 #[path = "sys/linux_watch.rs"]
 mod watch_imp;
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
+#[path = "sys/freebsd_watch.rs"]
+mod watch_imp;
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+#[path = "sys/macos_watch.rs"]
+mod watch_imp;
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "macos",
+    target_os = "ios"
+)))]
 #[path = "sys/poll_watch.rs"]
 mod watch_imp;
 

@@ -2,48 +2,7 @@
 //! says what changed ([`Event`]s). It also keeps what a status bar shows: the last reading with steady
 //! time estimates ([`Watcher::snapshot`]), warning levels and the machine [`Summary`].
 //!
-//! # Where the events come from
-//!
-//! | system | notification | polling |
-//! |---|---|---|
-//! | Linux, Android | kernel uevents (`NETLINK_KOBJECT_UEVENT`, `SUBSYSTEM=power_supply`) | only while a system battery charges or discharges, every 30 s (many ACPI firmwares do not announce every percent); none otherwise |
-//! | macOS, iOS, Windows, FreeBSD, DragonFly, OpenBSD, NetBSD | none yet (see PLATFORMS.md) | always, every 5 s |
-//! | a recording ([`Manager::replay`]) | none | always, every 5 s (a sysfs-like directory can change) |
-//!
-//! [`Watcher::set_poll_interval`] changes the interval; [`Watcher::is_native`] says which case applies.
-//!
-//! # A status bar that sleeps until something changes
-//!
-//! ```no_run
-//! use std::time::Duration;
-//!
-//! let manager = voltaic::Manager::new()?;
-//! let mut watcher = manager.watch()?;
-//! loop {
-//!     let summary = watcher.summary();
-//!     match summary.percentage {
-//!         Some(p) if summary.batteries > 0 => {
-//!             let plug = if summary.on_battery == Some(false) { "⚡" } else { "" };
-//!             let left = summary
-//!                 .time_to_empty
-//!                 .map(|t| format!(" {}:{:02}", t.as_secs() / 3600, t.as_secs() / 60 % 60))
-//!                 .unwrap_or_default();
-//!             println!("{plug}{p:.0}%{left} [{}]", summary.warning);
-//!         }
-//!         _ => println!("no battery"),
-//!     }
-//!     // Blocks without waking until the OS announces a change (or the fallback poll is due).
-//!     for event in watcher.wait(None)? {
-//!         eprintln!("{}: {:?}", event.kind(), event.id());
-//!     }
-//! }
-//! # Ok::<(), voltaic::Error>(())
-//! ```
-//!
-//! With an event loop (mio, tokio's `AsyncFd`) on Unix: wait until the watcher's descriptor
-//! ([`AsFd`](std::os::fd::AsFd)) is readable or [`Watcher::next_poll`] has passed, then call
-//! `watcher.wait(Some(Duration::ZERO))`, which never blocks. On Windows the watcher has no handle yet:
-//! run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over.
+//! See [`Watcher`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -68,7 +27,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
 pub const ACTIVE_POLL_INTERVAL: Duration = Duration::from_secs(30);
 
 impl Manager {
-    /// A watcher of this manager's batteries and power sources: it reads once now, then
+    /// A [`Watcher`] of this manager's batteries and power sources: it reads once now, then
     /// [`Watcher::wait`] returns what changed.
     ///
     /// # Errors
@@ -79,7 +38,53 @@ impl Manager {
     }
 }
 
-/// Waits for changes of the batteries and power sources (see the [module docs](self)).
+/// Waits for changes of the batteries and power sources: it sleeps until the OS announces a power
+/// change, then reads once and says what changed ([`Event`]s). It also keeps what a status bar shows:
+/// the last reading with steady time estimates ([`Watcher::snapshot`]), warning levels and the machine
+/// [`Summary`].
+///
+/// # Where the events come from
+///
+/// | system | notification | polling |
+/// |---|---|---|
+/// | Linux, Android | kernel uevents (`NETLINK_KOBJECT_UEVENT`, `SUBSYSTEM=power_supply`) | only while a system battery charges or discharges, every 30 s (many ACPI firmwares do not announce every percent); none otherwise |
+/// | macOS, iOS, Windows, FreeBSD, DragonFly, OpenBSD, NetBSD | none yet (see PLATFORMS.md) | always, every 5 s |
+/// | a recording ([`Manager::replay`]) | none | always, every 5 s (a sysfs-like directory can change) |
+///
+/// [`Watcher::set_poll_interval`] changes the interval; [`Watcher::is_native`] says which case applies.
+///
+/// # A status bar that sleeps until something changes
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let manager = voltaic::Manager::new()?;
+/// let mut watcher = manager.watch()?;
+/// loop {
+///     let summary = watcher.summary();
+///     match summary.percentage {
+///         Some(p) if summary.batteries > 0 => {
+///             let plug = if summary.on_battery == Some(false) { "⚡" } else { "" };
+///             let left = summary
+///                 .time_to_empty
+///                 .map(|t| format!(" {}:{:02}", t.as_secs() / 3600, t.as_secs() / 60 % 60))
+///                 .unwrap_or_default();
+///             println!("{plug}{p:.0}%{left} [{}]", summary.warning);
+///         }
+///         _ => println!("no battery"),
+///     }
+///     // Blocks without waking until the OS announces a change (or the fallback poll is due).
+///     for event in watcher.wait(None)? {
+///         eprintln!("{}: {:?}", event.kind(), event.id());
+///     }
+/// }
+/// # Ok::<(), voltaic::Error>(())
+/// ```
+///
+/// With an event loop (mio, tokio's `AsyncFd`) on Unix: wait until the watcher's descriptor
+/// ([`AsFd`](std::os::fd::AsFd)) is readable or [`Watcher::next_poll`] has passed, then call
+/// `watcher.wait(Some(Duration::ZERO))`, which never blocks. On Windows the watcher has no handle yet:
+/// run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over.
 ///
 /// Made by [`Manager::watch`]. It owns an OS notification source where there is one (a netlink socket
 /// on Linux), released when the watcher is dropped. It is also an iterator of events, blocking until
@@ -136,7 +141,7 @@ impl Watcher {
 
     /// Waits until something changed, for at most `timeout` (`None`: as long as it takes), and returns
     /// the changes: an empty list when the time ran out. While nothing happens it blocks in the OS
-    /// without waking (see the module docs for the fallback polling).
+    /// without waking (see [`Watcher`] for the fallback polling).
     ///
     /// `wait(Some(Duration::ZERO))` never blocks: it takes what the OS announced and polls if due.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<Event>> {
@@ -193,7 +198,7 @@ impl Watcher {
         matches!(self.wake, Wakeup::Os(_))
     }
 
-    /// The fallback polling interval (see the module docs).
+    /// The fallback polling interval (see [`Watcher`]).
     #[must_use]
     pub fn poll_interval(&self) -> Duration {
         self.poll_interval
