@@ -159,7 +159,9 @@ impl Watcher {
             let announced = match &mut self.wake {
                 Wakeup::Os(wake) => wake.wait(wait_for)?,
                 Wakeup::Poll(..) => {
-                    std::thread::sleep(wait_for.unwrap_or(self.poll_interval));
+                    // Without an OS source and without a poll or deadline, nothing can happen: sleep
+                    // in long steps rather than spin.
+                    std::thread::sleep(wait_for.unwrap_or(Duration::from_secs(3600)));
                     false
                 }
             };
@@ -187,7 +189,8 @@ impl Watcher {
         if self.is_native() && !active {
             return None;
         }
-        let due = self.last_read + self.poll_interval;
+        // An interval too long to add (`Duration::MAX`) means "never poll".
+        let due = self.last_read.checked_add(self.poll_interval)?;
         Some(due.saturating_duration_since(Instant::now()))
     }
 
@@ -204,7 +207,8 @@ impl Watcher {
         self.poll_interval
     }
 
-    /// Sets the fallback polling interval (at least 10 ms).
+    /// Sets the fallback polling interval (at least 10 ms; `Duration::MAX`: never poll, only wait for
+    /// the OS's announcements).
     pub fn set_poll_interval(&mut self, interval: Duration) {
         self.poll_interval = interval.max(Duration::from_millis(10));
     }
@@ -462,6 +466,14 @@ mod tests {
         assert!(watcher.wait(Some(Duration::ZERO)).expect("wait").is_empty());
         let next = watcher.next_poll().expect("a polling watcher polls");
         assert!(next > Duration::from_secs(3000));
+        watcher.set_poll_interval(Duration::MAX);
+        assert_eq!(watcher.next_poll(), None);
+        assert!(
+            watcher
+                .wait(Some(Duration::from_millis(1)))
+                .expect("wait")
+                .is_empty()
+        );
         #[cfg(unix)]
         {
             use std::os::fd::AsRawFd;
