@@ -326,6 +326,36 @@ fn watch_prints_once_while_nothing_changes() {
     assert!(doc["time"].as_str().unwrap().ends_with('Z'));
 }
 
+/// A closed pipe ends `watch` at once even while nothing changes (it polls every hour here, so only
+/// noticing the closed output can end it).
+#[cfg(unix)]
+#[test]
+fn watch_ends_when_its_reader_goes_while_nothing_changes() {
+    let tree = sample("chromebook");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(["--replay", tree.to_str().unwrap(), "watch", "-n", "3600"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("battery_added"), "{first}");
+    drop(stdout);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after its reader went"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success());
+}
+
 #[test]
 fn watch_count_zero_prints_nothing() {
     let tree = sample("chromebook");

@@ -91,3 +91,7 @@ mod watch_imp;
 mod watch_imp;
 
 pub(crate) use watch_imp::Wake;
+
+/// Whether this target has a clock and can sleep: wasm32-unknown-unknown has neither (`Instant::now`
+/// and `thread::sleep` panic there), so a watcher is refused with a clear error instead.
+pub(crate) const CAN_WAIT: bool = !cfg!(all(target_family = "wasm", target_os = "unknown"));

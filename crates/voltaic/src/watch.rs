@@ -31,8 +31,11 @@ impl Manager {
     /// [`Watcher::wait`] returns what changed.
     ///
     /// # Errors
-    /// The errors of [`Manager::snapshot`], and an OS error when the notification source cannot be
-    /// opened (a sandbox without it is not an error: the watcher polls).
+    /// The errors of [`Manager::snapshot`]; an OS error when the notification source cannot be opened
+    /// (a sandbox without it is not an error: the watcher polls); [`ErrorKind::Unsupported`] on
+    /// targets without a clock (wasm32-unknown-unknown).
+    ///
+    /// [`ErrorKind::Unsupported`]: crate::ErrorKind::Unsupported
     pub fn watch(&self) -> Result<Watcher> {
         Watcher::new(self.clone())
     }
@@ -110,6 +113,12 @@ pub struct Watcher {
 
 impl Watcher {
     fn new(manager: Manager) -> Result<Watcher> {
+        if !sys::CAN_WAIT {
+            return Err(crate::Error::new(
+                crate::ErrorKind::Unsupported,
+                "watching needs a clock and a way to sleep, which this target does not have",
+            ));
+        }
         let os = if manager.is_replay() {
             None
         } else {
