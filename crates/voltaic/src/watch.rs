@@ -329,6 +329,7 @@ enum Wakeup {
 }
 
 impl Wakeup {
+    #[allow(clippy::unnecessary_wraps)] // fails only where it makes a descriptor (Unix)
     fn poll() -> Result<Wakeup> {
         #[cfg(unix)]
         {
