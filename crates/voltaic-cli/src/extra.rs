@@ -31,6 +31,11 @@ pub fn format(output: &OutputArgs) -> Option<Format> {
     }
 }
 
+/// Whether JSON was asked for (`--json` or `--format json`).
+pub fn wants_json(output: &OutputArgs) -> bool {
+    format(output) == Some(Format::Json)
+}
+
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address and port to listen on. Loopback by default; give another address (e.g. 0.0.0.0:9101)

@@ -15,6 +15,46 @@ pub struct Document<'a> {
     pub batteries: Vec<BatteryView<'a>>,
     pub power_sources: Vec<SourceView<'a>>,
     pub skipped: Vec<SkippedView<'a>>,
+    /// The machine as a whole (the model's serde form: one shape with the library's).
+    pub summary: &'a voltaic::Summary,
+}
+
+/// One change, in a `voltaic watch --json` document.
+#[derive(Serialize)]
+pub struct EventView<'a> {
+    event: &'static str,
+    /// The device, or null for the machine as a whole.
+    id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'static str>,
+}
+
+impl<'a> EventView<'a> {
+    pub fn new(e: &'a voltaic::Event) -> Self {
+        let (from, to) = match e {
+            voltaic::Event::WarningChanged { from, to, .. } => {
+                (Some(from.as_str()), Some(to.as_str()))
+            }
+            _ => (None, None),
+        };
+        EventView {
+            event: e.kind(),
+            id: e.id(),
+            from,
+            to,
+        }
+    }
+}
+
+/// A `voltaic watch --json` line: when, what changed, then the whole reading.
+#[derive(Serialize)]
+pub struct WatchDocument<'a> {
+    pub time: String,
+    pub events: Vec<EventView<'a>>,
+    #[serde(flatten)]
+    pub reading: Document<'a>,
 }
 
 #[derive(Serialize)]

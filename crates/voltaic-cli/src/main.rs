@@ -10,17 +10,17 @@ mod limit;
 mod metrics;
 mod serve;
 mod text;
+mod watch;
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use voltaic::{Manager, Snapshot};
+use voltaic::{Manager, Snapshot, Summary};
 
 #[derive(Parser)]
 #[command(
@@ -86,7 +86,8 @@ enum Command {
     /// Print every device's raw record, as the OS gave it, for a bug report; `--replay` reads it back.
     /// The record is its own text form (so that `--replay` reads it); --json does not apply.
     Record,
-    /// Print the report again whenever a value changes.
+    /// Wait for changes and print one line (text) or one JSON document (--json, NDJSON) per change,
+    /// with the time and what changed. Sleeps until the OS announces a change where it can.
     Watch(WatchArgs),
     /// Watch the batteries in a terminal viewer: a tab per battery, charge gauge, charts over time,
     /// details. Keys: ←/→ switch battery, + / - interval, p pause, u units, ? help, q quit.
@@ -158,10 +159,12 @@ fn parse_top_interval(s: &str) -> Result<f64, String> {
 
 #[derive(Args)]
 struct WatchArgs {
-    /// Seconds between readings.
-    #[arg(long, short = 'n', default_value_t = 5.0, value_parser = parse_interval)]
-    interval: f64,
-    /// Stop after this many readings (default: run until interrupted).
+    /// Fallback polling, in seconds: how often to re-read where the OS does not announce changes
+    /// (default 5; on Linux only while a battery charges or discharges, default 30).
+    #[arg(long, short = 'n', value_parser = parse_interval)]
+    interval: Option<f64>,
+    /// Stop after printing this many lines (text: groups of lines) or documents (default: run until
+    /// interrupted or the output is closed).
     #[arg(long)]
     count: Option<u64>,
 }
@@ -222,6 +225,14 @@ fn run(cli: &Cli) -> Result<()> {
                 "--json, --format and -v do not apply to `voltaic serve`: it serves metrics",
             );
         }
+        Some(Command::Watch(_))
+            if extra::format(&cli.output) == Some(extra::Format::Openmetrics) =>
+        {
+            extra::usage_error::<Cli>(
+                "--format openmetrics does not apply to `voltaic watch`: Prometheus scrapes `voltaic serve`, \
+                 or reads `voltaic --format openmetrics` through node_exporter's textfile collector",
+            );
+        }
         Some(Command::Top(args))
             if args.not_for_top.any() || cli.output.json || cli.output.format.is_some() =>
         {
@@ -232,16 +243,18 @@ fn run(cli: &Cli) -> Result<()> {
         _ => {}
     }
     if let Some(Command::Limit(args)) = &cli.command {
-        return limit::run(&cli.source, cli.output.json, args);
+        return limit::run(&cli.source, extra::wants_json(&cli.output), args);
     }
     let manager = manager(&cli.source)?;
     match &cli.command {
         None | Some(Command::Show) => {
             let (snapshot, hidden) = read(&manager, cli.source.all)?;
-            emit(&render(&snapshot, hidden, &cli.output, false))
+            emit(&render(&snapshot, hidden, &cli.output))
         }
         Some(Command::Serve(args)) => extra::serve(manager, cli.source.all, args),
-        Some(Command::Completions(_) | Command::Man) => Ok(()),
+        // Handled above: completions and the manual need no manager, and `limit` opens its own (writable
+        // replays).
+        Some(Command::Completions(_) | Command::Man | Command::Limit(_)) => Ok(()),
         Some(Command::Record) => {
             let (devices, unreadable) = manager.raw().context("cannot read the devices")?;
             let mut out = format!(
@@ -261,14 +274,18 @@ fn run(cli: &Cli) -> Result<()> {
             out.push_str(&voltaic::core::record::print(&devices));
             emit(&out)
         }
-        Some(Command::Watch(args)) => watch(&manager, cli, args),
+        Some(Command::Watch(args)) => watch::run(
+            &manager,
+            cli.source.all,
+            &cli.output,
+            args.interval,
+            args.count,
+        ),
         Some(Command::Top(args)) => top(manager, cli, args),
-        // Handled above: it opens its own manager (writable replays).
-        Some(Command::Limit(_)) => Ok(()),
         Some(Command::History(command)) => history::run(
             command,
             &manager,
-            cli.output.json,
+            extra::wants_json(&cli.output),
             cli.source.all,
             cli.output.verbose,
         ),
@@ -322,48 +339,60 @@ fn read(manager: &Manager, all: bool) -> Result<(Snapshot, usize)> {
     Ok((snapshot, hidden))
 }
 
-fn render(snapshot: &Snapshot, hidden: usize, output: &OutputArgs, compact: bool) -> String {
+/// The `--json` document of a reading and its summary.
+fn render_json<'a>(snapshot: &'a Snapshot, summary: &'a Summary) -> json::Document<'a> {
+    json::Document {
+        schema_version: json::SCHEMA_VERSION,
+        batteries: snapshot
+            .batteries
+            .iter()
+            .map(json::BatteryView::new)
+            .collect(),
+        power_sources: snapshot
+            .power_sources
+            .iter()
+            .map(json::SourceView::new)
+            .collect(),
+        skipped: snapshot
+            .skipped
+            .iter()
+            .map(json::SkippedView::new)
+            .collect(),
+        summary,
+    }
+}
+
+fn render(snapshot: &Snapshot, hidden: usize, output: &OutputArgs) -> String {
     if extra::format(output) == Some(extra::Format::Openmetrics) {
         return metrics::render(snapshot, metrics::Flavor::OpenMetrics);
     }
-    if extra::format(output) == Some(extra::Format::Json) {
-        let doc = json::Document {
-            schema_version: json::SCHEMA_VERSION,
-            batteries: snapshot
-                .batteries
-                .iter()
-                .map(json::BatteryView::new)
-                .collect(),
-            power_sources: snapshot
-                .power_sources
-                .iter()
-                .map(json::SourceView::new)
-                .collect(),
-            skipped: snapshot
-                .skipped
-                .iter()
-                .map(json::SkippedView::new)
-                .collect(),
-        };
-        let mut text = if compact {
-            serde_json::to_string(&doc)
-        } else {
-            serde_json::to_string_pretty(&doc)
-        }
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let summary = Summary::new(
+        &snapshot.batteries,
+        &snapshot.power_sources,
+        &voltaic::WarningConfig::default(),
+        voltaic::WarningLevel::None,
+    );
+    if extra::wants_json(output) {
+        let doc = render_json(snapshot, &summary);
+        let mut text =
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         text.push('\n');
         text
     } else {
-        text::report(
-            &snapshot.batteries,
-            &snapshot.power_sources,
-            &snapshot.skipped,
-            hidden,
-            output.verbose,
-            text::Style {
-                color: use_color(output.color),
-            },
-        )
+        let style = text::Style {
+            color: use_color(output.color),
+        };
+        text::summary_line(&summary, style)
+            + &text::report(
+                &snapshot.batteries,
+                &snapshot.power_sources,
+                &snapshot.skipped,
+                hidden,
+                output.verbose,
+                text::Style {
+                    color: use_color(output.color),
+                },
+            )
     }
 }
 
@@ -386,28 +415,4 @@ fn emit(text: &str) -> Result<()> {
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
-}
-
-/// Prints a reading, then another each time something changed: text reports separated by a blank
-/// line, or one compact JSON document per line (NDJSON).
-fn watch(manager: &Manager, cli: &Cli, args: &WatchArgs) -> Result<()> {
-    let mut last: Option<String> = None;
-    let mut taken = 0u64;
-    loop {
-        let (snapshot, hidden) = read(manager, cli.source.all)?;
-        let rendered = render(&snapshot, hidden, &cli.output, true);
-        if last.as_deref() != Some(rendered.as_str()) {
-            if last.is_some() && extra::format(&cli.output).is_none_or(|f| f == extra::Format::Text)
-            {
-                emit("\n")?;
-            }
-            emit(&rendered)?;
-            last = Some(rendered);
-        }
-        taken += 1;
-        if args.count.is_some_and(|c| taken >= c) {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_secs_f64(args.interval));
-    }
 }

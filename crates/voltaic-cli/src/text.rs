@@ -102,6 +102,45 @@ pub fn report(
     out
 }
 
+/// One line about the machine as a whole (the summary of its system batteries), or nothing when it
+/// has none: `Machine: on battery, 54 % (2 batteries), 3 h 10 min left, warning low`.
+pub fn summary_line(summary: &voltaic::Summary, style: Style) -> String {
+    if summary.batteries == 0 {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    parts.push(
+        match summary.on_battery {
+            Some(true) => "on battery",
+            Some(false) => "on external power",
+            None => "power source unknown",
+        }
+        .to_owned(),
+    );
+    if let Some(p) = summary.percentage {
+        let combined = if summary.batteries > 1 {
+            format!(" ({} batteries)", summary.batteries)
+        } else {
+            String::new()
+        };
+        parts.push(format!(
+            "{} %{combined}",
+            fmt_percent((p * 10.0).round() / 10.0)
+        ));
+    }
+    parts.push(style.state(summary.state, &summary.state.to_string()));
+    if let Some(t) = summary.time_to_empty {
+        parts.push(format!("{} left", fmt_duration(t)));
+    }
+    if let Some(t) = summary.time_to_full {
+        parts.push(format!("{} to full", fmt_duration(t)));
+    }
+    if summary.warning != voltaic::WarningLevel::None {
+        parts.push(style.paint("31", &format!("warning {}", summary.warning)));
+    }
+    format!("{} {}\n\n", style.bold("Machine:"), parts.join(", "))
+}
+
 /// Writes one battery's block; returns whether any shown value was derived.
 #[allow(clippy::too_many_lines)] // one row per model field, in display order
 fn battery_block(out: &mut String, b: &Battery, style: Style) -> bool {

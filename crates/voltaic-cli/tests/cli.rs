@@ -420,22 +420,162 @@ fn closed_stdout_is_not_an_error() {
     );
 }
 
+/// Runs `voltaic ARGS` for `secs` seconds (or until it ends) and returns what it printed.
+fn run_for(args: &[&str], secs: f64) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    let mut code = None;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            code = status.code();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    if code.is_none() {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (code, String::from_utf8(out.stdout).unwrap())
+}
+
 #[test]
 fn watch_prints_once_while_nothing_changes() {
-    let out = voltaic(&[
+    let tree = sample("chromebook");
+    let (code, out) = run_for(
+        &[
+            "--replay",
+            tree.to_str().unwrap(),
+            "watch",
+            "-n",
+            "0.1",
+            "--count",
+            "3",
+            "--json",
+        ],
+        1.0,
+    );
+    assert_eq!(code, None, "still waiting for a second change: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1);
+    let doc: Value = serde_json::from_str(lines[0]).unwrap();
+    validate(&doc);
+    assert_eq!(doc["events"][0]["event"], "battery_added");
+    assert_eq!(doc["summary"]["batteries"], 1);
+    assert!(doc["time"].as_str().unwrap().ends_with('Z'));
+}
+
+/// A closed pipe ends `watch` at once even while nothing changes (it polls every hour here, so only
+/// noticing the closed output can end it).
+#[cfg(unix)]
+#[test]
+fn watch_ends_when_its_reader_goes_while_nothing_changes() {
+    let tree = sample("chromebook");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(["--replay", tree.to_str().unwrap(), "watch", "-n", "3600"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("battery_added"), "{first}");
+    drop(stdout);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after its reader went"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success());
+}
+
+#[test]
+fn watch_count_zero_prints_nothing() {
+    let tree = sample("chromebook");
+    let out = voltaic(&["--replay", tree.to_str().unwrap(), "watch", "--count", "0"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn watch_reports_each_change_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bat = dir.path().join("BAT0");
+    std::fs::create_dir(&bat).unwrap();
+    let uevent = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_PRESENT=1\n\
+                  POWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_CAPACITY=21\n";
+    std::fs::write(bat.join("uevent"), uevent).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args([
+            "--replay",
+            dir.path().to_str().unwrap(),
+            "watch",
+            "-n",
+            "0.1",
+            "--count",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(
+        first.contains(" battery_added BAT0: discharging, 21 %"),
+        "{first}"
+    );
+    let next = uevent.replace("CAPACITY=21", "CAPACITY=19");
+    std::fs::write(dir.path().join("new"), next).unwrap();
+    std::fs::rename(dir.path().join("new"), bat.join("uevent")).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<&str> = rest.lines().collect();
+    assert!(
+        lines[0].contains(" battery_changed BAT0: discharging, 19 %"),
+        "{rest}"
+    );
+    assert!(
+        lines[1].contains(" warning_changed BAT0: none -> low"),
+        "{rest}"
+    );
+    assert!(
+        lines[2].contains(" warning_changed machine: none -> low"),
+        "{rest}"
+    );
+    assert_eq!(lines.len(), 3, "{rest}");
+}
+
+#[test]
+fn show_has_a_machine_summary() {
+    let doc = json(&[
         "--replay",
-        sample("chromebook").to_str().unwrap(),
-        "watch",
-        "-n",
-        "0.1",
-        "--count",
-        "3",
+        sample("thinkpad-ac").to_str().unwrap(),
         "--json",
     ]);
-    assert!(out.status.success());
-    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
-    assert_eq!(lines.len(), 1);
-    validate(&serde_json::from_str(lines[0]).unwrap());
+    let summary = &doc["summary"];
+    assert_eq!(summary["batteries"], 1);
+    assert_eq!(summary["on_battery"], false);
+    assert_eq!(summary["warning_level"], "none");
+    assert_eq!(summary["percentage"], doc["batteries"][0]["percentage"]);
+    let out = voltaic(&["--replay", sample("thinkpad-ac").to_str().unwrap()]);
+    assert!(
+        stdout(&out).starts_with("Machine: on external power, 32"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// `voltaic top` itself runs in a terminal (crates/voltaic-top/tests/tmux.sh); here, what it does

@@ -35,6 +35,8 @@
 pub mod battery;
 pub mod decode;
 pub mod derived;
+pub mod estimate;
+pub mod event;
 pub mod limits;
 pub mod names;
 pub mod record;
@@ -43,8 +45,13 @@ pub mod replay;
 #[cfg(feature = "serde")]
 pub mod serde_impl;
 pub mod source;
+pub mod summary;
+pub mod warning;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
 pub use derived::{Derived, Field};
+pub use event::Event;
 pub use limits::ChargeLimits;
 pub use source::{PowerSource, SourceKind};
+pub use summary::Summary;
+pub use warning::{WarningConfig, WarningLevel};

@@ -90,6 +90,25 @@ impl<'de> Deserialize<'de> for Derived {
     }
 }
 
+/// The machine summary in the `--json` document's `summary` object: seconds, rounded numbers, the
+/// state and warning level as their words.
+impl serde::Serialize for crate::summary::Summary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("Summary", 9)?;
+        m.serialize_field("batteries", &self.batteries)?;
+        m.serialize_field("on_battery", &self.on_battery)?;
+        m.serialize_field("percentage", &self.percentage.map(round))?;
+        m.serialize_field("energy_wh", &self.energy_wh.map(round))?;
+        m.serialize_field("energy_full_wh", &self.energy_full_wh.map(round))?;
+        m.serialize_field("state", self.state.as_str())?;
+        m.serialize_field("time_to_empty_s", &self.time_to_empty.map(|d| d.as_secs()))?;
+        m.serialize_field("time_to_full_s", &self.time_to_full.map(|d| d.as_secs()))?;
+        m.serialize_field("warning_level", self.warning.as_str())?;
+        m.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

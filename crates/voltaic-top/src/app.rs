@@ -4,7 +4,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use voltaic::{Battery, Kind, PowerSource, Snapshot, State};
+use voltaic::core::estimate::Estimator;
+use voltaic::core::warning::Charge;
+use voltaic::{
+    Battery, EstimatorConfig, Kind, PowerSource, Snapshot, State, Summary, WarningConfig,
+    WarningLevel,
+};
 
 use crate::theme::Theme;
 use crate::ui;
@@ -216,6 +221,9 @@ pub struct App {
     last_sample: Option<(f64, i32)>,
     notice: Option<Notice>,
     failing: bool,
+    /// Per battery: its steady time estimator and warning level.
+    steady: Vec<(String, Estimator, WarningLevel)>,
+    summary: Summary,
 }
 
 impl App {
@@ -241,6 +249,8 @@ impl App {
             last_sample: None,
             notice: None,
             failing: false,
+            steady: Vec::new(),
+            summary: Summary::new(&[], &[], &WarningConfig::default(), WarningLevel::None),
         };
         for (id, points) in prefill {
             app.prefill(&id, points);
@@ -377,6 +387,7 @@ impl App {
         }
         let before: Vec<String> = self.batteries.iter().map(|b| b.id.clone()).collect();
         let mut batteries = snapshot.batteries;
+        self.steady(&mut batteries, &snapshot.power_sources, t);
         let total = batteries.len();
         if !self.options.all {
             batteries.retain(|b| b.kind == Kind::System);
@@ -418,6 +429,31 @@ impl App {
         self.batteries = batteries;
         self.sources = snapshot.power_sources;
         self.fix_selection();
+    }
+
+    /// Replaces the time estimates by steady ones (an average of the rate over time, see
+    /// `voltaic::core::estimate`) and updates the warning levels, with the sample's time `t` (seconds).
+    fn steady(&mut self, batteries: &mut [Battery], sources: &[PowerSource], t: f64) {
+        let config = WarningConfig::default();
+        self.steady
+            .retain(|(id, ..)| batteries.iter().any(|b| &b.id == id));
+        let at = Duration::try_from_secs_f64(t).unwrap_or_default();
+        for b in batteries.iter_mut() {
+            let i = self
+                .steady
+                .iter()
+                .position(|(id, ..)| *id == b.id)
+                .unwrap_or_else(|| {
+                    let estimator = Estimator::new(EstimatorConfig::default());
+                    self.steady
+                        .push((b.id.clone(), estimator, WarningLevel::None));
+                    self.steady.len() - 1
+                });
+            let (_, estimator, level) = &mut self.steady[i];
+            estimator.apply(at, b);
+            *level = config.level(&Charge::of(b), *level);
+        }
+        self.summary = Summary::new(batteries, sources, &config, self.summary.warning);
     }
 
     /// Keeps the selection on the same battery when others come and go; when the selected one has
@@ -500,6 +536,21 @@ impl App {
                 .map_or(Tab::Overview, Tab::Battery),
             Selected::Overview => Tab::Overview,
         }
+    }
+
+    /// The warning level of battery `id` (none when unknown).
+    #[must_use]
+    pub fn warning(&self, id: &str) -> WarningLevel {
+        self.steady
+            .iter()
+            .find(|(i, ..)| i == id)
+            .map_or(WarningLevel::None, |(.., level)| *level)
+    }
+
+    /// The system batteries of the last sample taken together.
+    #[must_use]
+    pub fn summary(&self) -> &Summary {
+        &self.summary
     }
 
     /// The batteries shown (peripherals only with [`Options::all`]), system first.
@@ -954,5 +1005,27 @@ mod tests {
         assert_eq!(p.signed_power(), Some(0.0));
         p.power_w = None;
         assert_eq!(p.signed_power(), None);
+    }
+
+    #[test]
+    fn warning_levels_follow_the_charge_with_hysteresis() {
+        let mut app = app_with(&[]);
+        let reading = |p: f64| {
+            let mut s = snapshot(&["BAT0"]);
+            s.batteries[0].state = State::Discharging;
+            s.batteries[0].percentage = Some(p);
+            s
+        };
+        sample(&mut app, 0, reading(25.0));
+        assert_eq!(app.warning("BAT0"), WarningLevel::None);
+        sample(&mut app, 1, reading(20.0));
+        assert_eq!(app.warning("BAT0"), WarningLevel::Low);
+        assert_eq!(app.summary().warning, WarningLevel::Low);
+        // 20.5 % is within the margin: still low; 4 % is critical.
+        sample(&mut app, 2, reading(20.5));
+        assert_eq!(app.warning("BAT0"), WarningLevel::Low);
+        sample(&mut app, 3, reading(4.0));
+        assert_eq!(app.warning("BAT0"), WarningLevel::Critical);
+        assert_eq!(app.warning("gone"), WarningLevel::None);
     }
 }

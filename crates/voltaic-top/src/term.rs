@@ -129,6 +129,7 @@ impl Session {
         let stop = Arc::new(AtomicBool::new(false));
         let terminate = Arc::new(AtomicBool::new(false));
         let signals = Termination::watch(&terminate);
+        spawn_watcher(&manager, control.clone());
         let sampler = spawn_sampler(manager, app.interval(), events.clone(), sampler_inbox)?;
         let input = spawn_input(events, Arc::clone(&stop), terminate)?;
 
@@ -240,7 +241,37 @@ impl Drop for Termination {
 enum Control {
     Interval(Duration),
     Pause(bool),
+    /// The OS announced a change: sample now.
+    Wake,
     Stop,
+}
+
+/// Where the OS announces changes, a thread that waits for them and wakes the sampler, so a plug-in
+/// shows at once rather than at the next interval. It sleeps in the OS meanwhile (no wake-ups) and
+/// ends at the first change after the viewer has gone (or with the process). Where changes are not
+/// announced, there is no thread: the sampler's interval is the polling.
+fn spawn_watcher(manager: &Manager, control: Sender<Control>) {
+    let Ok(mut watcher) = manager.watch() else {
+        return;
+    };
+    if !watcher.is_native() {
+        return;
+    }
+    let _ = thread::Builder::new()
+        .name("voltaic-watch".into())
+        .spawn(move || {
+            loop {
+                match watcher.wait(None) {
+                    Ok(changes) if changes.is_empty() => {}
+                    Ok(_) => {
+                        if control.send(Control::Wake).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
 }
 
 /// Sends `Failed` if the thread it lives in unwinds from a panic, so the viewer ends instead of
@@ -316,6 +347,8 @@ fn sampler(
             };
             match message {
                 Control::Stop => return,
+                Control::Wake if !paused => break,
+                Control::Wake => {}
                 Control::Interval(d) => interval = d,
                 Control::Pause(p) => {
                     let resumed = paused && !p;
@@ -505,6 +538,25 @@ mod tests {
         assert!(inbox.recv_timeout(Duration::from_millis(100)).is_err());
         control.send(Control::Pause(false)).expect("send");
         assert!(inbox.recv_timeout(Duration::from_secs(10)).is_ok());
+        control.send(Control::Stop).expect("send");
+        handle.join().expect("sampler ends");
+    }
+
+    #[test]
+    fn an_announced_change_samples_at_once_but_not_while_paused() {
+        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/chromebook");
+        let manager = Manager::replay(tree).expect("sample tree");
+        let (events, inbox) = mpsc::channel();
+        let (control, sampler_inbox) = mpsc::channel();
+        let handle =
+            spawn_sampler(manager, Duration::from_secs(60), events, sampler_inbox).expect("spawn");
+        inbox.recv_timeout(Duration::from_secs(10)).expect("first");
+        control.send(Control::Wake).expect("send");
+        // Within the 60 s interval: only the wake-up can bring it.
+        assert!(inbox.recv_timeout(Duration::from_secs(10)).is_ok());
+        control.send(Control::Pause(true)).expect("send");
+        control.send(Control::Wake).expect("send");
+        assert!(inbox.recv_timeout(Duration::from_millis(200)).is_err());
         control.send(Control::Stop).expect("send");
         handle.join().expect("sampler ends");
     }

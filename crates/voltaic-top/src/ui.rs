@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap,
 };
-use voltaic::{Battery, Field, Kind, PowerSource, State};
+use voltaic::{Battery, Field, Kind, PowerSource, State, Summary, WarningLevel};
 
 use crate::app::{App, HISTORY_LEN, Point, Tab};
 use crate::theme::Palette;
@@ -316,7 +316,7 @@ fn render_battery(app: &App, palette: &Palette, frame: &mut Frame, area: Rect, i
         Constraint::Length(details_height),
     ])
     .areas(area);
-    render_gauge(b, units, palette, frame, gauge);
+    render_gauge(b, app.warning(&b.id), units, palette, frame, gauge);
     if too_small_for_charts(frame, charts, 2) {
         render_details(b, app.power_sources(), units, frame, details);
         return;
@@ -439,7 +439,14 @@ fn mark(b: &Battery, field: Field) -> &'static str {
     }
 }
 
-fn render_gauge(b: &Battery, units: Units, palette: &Palette, frame: &mut Frame, area: Rect) {
+fn render_gauge(
+    b: &Battery,
+    warning: WarningLevel,
+    units: Units,
+    palette: &Palette,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let color = state_color(b.state, b.percentage, palette);
     let mut title = vec![
         Span::styled(" Charge: ", Style::new().add_modifier(Modifier::BOLD)),
@@ -448,6 +455,9 @@ fn render_gauge(b: &Battery, units: Units, palette: &Palette, frame: &mut Frame,
             Style::new().fg(color).add_modifier(Modifier::BOLD),
         ),
     ];
+    if warning != WarningLevel::None {
+        title.push(warning_span(warning, palette));
+    }
     if let Some(t) = b.time_to_empty {
         title.push(Span::raw(format!(
             " · {}{} to empty",
@@ -1057,24 +1067,12 @@ fn render_sections(sections: &[Section], frame: &mut Frame, area: Rect) {
 // ------------------------------------------------------------------------------------------------
 // Overview
 
-/// Σ energy ÷ Σ full over the system batteries that report both; with how many of them did.
-fn combined(batteries: &[Battery]) -> Option<(f64, f64, f64, usize)> {
-    let known: Vec<(f64, f64)> = batteries
-        .iter()
-        .filter(|b| b.kind == Kind::System)
-        .filter_map(|b| Some((b.energy_wh?, b.energy_full_wh?)))
-        .filter(|(_, full)| *full > 0.0)
-        .collect();
-    let energy: f64 = known.iter().map(|k| k.0).sum();
-    let full: f64 = known.iter().map(|k| k.1).sum();
-    (full > 0.0).then(|| {
-        (
-            (energy / full * 100.0).clamp(0.0, 100.0),
-            energy,
-            full,
-            known.len(),
-        )
-    })
+/// " · warning low", in the warning colour.
+fn warning_span(level: WarningLevel, palette: &Palette) -> Span<'static> {
+    Span::styled(
+        format!(" · warning {level}"),
+        Style::new().fg(palette.warn).add_modifier(Modifier::BOLD),
+    )
 }
 
 /// One line per battery, in the battery's overview colour.
@@ -1104,7 +1102,7 @@ fn render_overview(app: &App, palette: &Palette, frame: &mut Frame, area: Rect) 
         Constraint::Length(sources_height),
     ])
     .areas(area);
-    render_combined_gauge(batteries, app.units(), palette, frame, gauge);
+    render_combined_gauge(app.summary(), app.units(), palette, frame, gauge);
     render_battery_table(batteries, app.units(), palette, frame, table);
     if !too_small_for_charts(frame, charts, 1) {
         render_overview_charts(app, palette, frame, charts);
@@ -1123,48 +1121,48 @@ fn render_overview(app: &App, palette: &Palette, frame: &mut Frame, area: Rect) 
     frame.render_widget(Paragraph::new(lines), sources_area);
 }
 
-/// The charge of all system batteries together: Σ energy ÷ Σ full.
+/// The charge of all system batteries together (the machine summary of `voltaic::Summary`).
 fn render_combined_gauge(
-    batteries: &[Battery],
+    summary: &Summary,
     units: Units,
     palette: &Palette,
     frame: &mut Frame,
     area: Rect,
 ) {
-    let gauge = area;
-    let system = batteries.iter().filter(|b| b.kind == Kind::System).count();
     let [title_row, bar_row] =
-        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(gauge);
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let mut title = vec![Span::styled(
         " All batteries ",
         Style::new().add_modifier(Modifier::BOLD),
     )];
-    if let Some((percent, energy, full, n)) = combined(batteries) {
-        title.push(Span::raw(format!(
-            "{} of {} (Σ energy ÷ Σ full",
-            units.energy(energy),
-            units.energy(full)
-        )));
-        if n < system {
-            title.push(Span::raw(format!(", {n} of {system} system batteries")));
-        }
-        title.push(Span::raw(")"));
-        frame.render_widget(Line::from(title), title_row);
-        frame.render_widget(
-            bar_line(
-                percent,
-                bar_row.width,
-                &format!(" {percent:.1} %"),
-                palette.accent,
-            ),
-            bar_row,
-        );
-    } else {
+    let Some(percent) = summary.percentage else {
         title.push(Span::raw(
-            "combined charge unknown: no system battery reports its energy",
+            "combined charge unknown: the system batteries report no energy or percentage",
         ));
         frame.render_widget(Line::from(title), title_row);
+        return;
+    };
+    match (summary.energy_wh, summary.energy_full_wh) {
+        (Some(energy), Some(full)) => title.push(Span::raw(format!(
+            "{} of {} (Σ energy ÷ Σ full)",
+            units.energy(energy),
+            units.energy(full)
+        ))),
+        _ => title.push(Span::raw("(percentages weighted by capacity)")),
     }
+    if summary.warning != WarningLevel::None {
+        title.push(warning_span(summary.warning, palette));
+    }
+    frame.render_widget(Line::from(title), title_row);
+    frame.render_widget(
+        bar_line(
+            percent,
+            bar_row.width,
+            &format!(" {percent:.1} %"),
+            palette.accent,
+        ),
+        bar_row,
+    );
 }
 
 /// One row per battery, with its colour in the overview's charts.
@@ -1417,22 +1415,5 @@ mod tests {
                 (Flow::Unknown, vec![(4.0, 0.01)]),
             ]
         );
-    }
-
-    #[test]
-    fn combined_charge_uses_only_system_batteries_with_energies() {
-        let mut a = Battery::new("BAT0", Kind::System);
-        a.energy_wh = Some(10.0);
-        a.energy_full_wh = Some(40.0);
-        let mut b = Battery::new("BAT1", Kind::System);
-        b.energy_wh = Some(20.0);
-        b.energy_full_wh = Some(20.0);
-        let c = Battery::new("BAT2", Kind::System);
-        let mut mouse = Battery::new("hidpp_battery_5", Kind::Peripheral);
-        mouse.energy_wh = Some(1.0);
-        mouse.energy_full_wh = Some(1.0);
-        let got = combined(&[a, b, c, mouse]);
-        assert_eq!(got, Some((50.0, 30.0, 60.0, 2)));
-        assert_eq!(combined(&[Battery::new("BAT0", Kind::System)]), None);
     }
 }

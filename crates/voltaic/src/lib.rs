@@ -33,6 +33,7 @@ mod manager;
 mod snapshot_serde;
 mod sys;
 mod sysfs;
+mod watch;
 
 pub use error::{Error, ErrorKind, Result};
 pub use limits::{ChargeControl, PlannedWrite};
@@ -40,11 +41,16 @@ pub use manager::{Manager, Snapshot};
 #[cfg(feature = "serde")]
 pub use snapshot_serde::SCHEMA_VERSION;
 pub use voltaic_core::decode::Skipped;
+pub use voltaic_core::estimate::EstimatorConfig;
+pub use voltaic_core::event::Event;
 pub use voltaic_core::names::ParseNameError;
+pub use voltaic_core::summary::Summary;
+pub use voltaic_core::warning::{WarningConfig, WarningLevel};
 pub use voltaic_core::{
     Battery, ChargeBehaviour, ChargeLimits, Date, Derived, Field, Kind, Level, PowerSource,
     SourceKind, State, Technology,
 };
+pub use watch::{ACTIVE_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, Watcher};
 
 /// The README's examples, compiled and run as doctests so they cannot drift.
 #[doc = include_str!("../README.md")]

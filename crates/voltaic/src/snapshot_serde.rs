@@ -1,5 +1,5 @@
 //! A [`Snapshot`]'s serde form is the `voltaic --json` document: `{"schema_version":1,"batteries":[…],
-//! "power_sources":[…],"skipped":[…]}` (the schema is `voltaic.schema.json` in the voltaic-cli crate).
+//! "power_sources":[…],"skipped":[…],"summary":{…}}` (the schema is `voltaic.schema.json` in the voltaic-cli crate).
 //! Reading one back checks the schema version and ignores keys it does not know (a newer document's
 //! additions), so that what the command saved reads back into the model.
 
@@ -7,18 +7,26 @@ use serde::de::Error as _;
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Battery, PowerSource, Skipped, Snapshot};
+use crate::{Battery, PowerSource, Skipped, Snapshot, Summary, WarningConfig, WarningLevel};
 
 /// The version of the document layout: bumped only on an incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
 impl Serialize for Snapshot {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut doc = s.serialize_struct("Snapshot", 4)?;
+        let mut doc = s.serialize_struct("Snapshot", 5)?;
         doc.serialize_field("schema_version", &SCHEMA_VERSION)?;
         doc.serialize_field("batteries", &self.batteries)?;
         doc.serialize_field("power_sources", &self.power_sources)?;
         doc.serialize_field("skipped", &self.skipped)?;
+        // The machine summary with the default warning thresholds, as `voltaic --json` prints it.
+        let summary = Summary::new(
+            &self.batteries,
+            &self.power_sources,
+            &WarningConfig::default(),
+            WarningLevel::None,
+        );
+        doc.serialize_field("summary", &summary)?;
         doc.end()
     }
 }

@@ -202,3 +202,35 @@ pub(crate) const LIMITS: LimitBackend = LimitBackend::Unsupported(
 )))]
 pub(crate) const LIMITS: LimitBackend =
     LimitBackend::Unsupported("voltaic has no battery backend for this system");
+
+// Change notifications (the watcher): `Wake::open() -> Result<Option<Wake>>` (`None`: poll instead),
+// `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix.
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "sys/linux_watch.rs"]
+mod watch_imp;
+
+#[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
+#[path = "sys/freebsd_watch.rs"]
+mod watch_imp;
+
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+#[path = "sys/macos_watch.rs"]
+mod watch_imp;
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+#[path = "sys/poll_watch.rs"]
+mod watch_imp;
+
+pub(crate) use watch_imp::Wake;
+
+/// Whether this target has a clock and can sleep: wasm32-unknown-unknown has neither (`Instant::now`
+/// and `thread::sleep` panic there), so a watcher is refused with a clear error instead.
+pub(crate) const CAN_WAIT: bool = !cfg!(all(target_family = "wasm", target_os = "unknown"));
