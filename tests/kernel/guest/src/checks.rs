@@ -1,16 +1,16 @@
 //! The checks, in the order they run. Each compares voltaic with what the kernel itself says.
 
 use std::fs::{self, File};
-use std::io::{self, Write as _};
+use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use voltaic::{Battery, ChargeBehaviour, ChargeLimits, ErrorKind, Manager};
+use voltaic::{Battery, ChargeBehaviour, ChargeLimits, ErrorKind, Event, Manager, Watcher};
 
 use crate::Report;
 use crate::netlink::{Uevent, UeventSocket};
@@ -45,6 +45,8 @@ pub fn run_all(env: &Env, report: &mut Report) {
     refresh_follows_changes(report);
     kept_descriptors_are_fresh(report);
     netlink_announces_changes(report);
+    watcher_reports_changes(report);
+    watch_command_reports_changes(env, report);
     fixture_values(env, report);
     device_disappears(report);
     threshold_writes(report);
@@ -581,6 +583,7 @@ fn refresh_races_rmmod(env: &Env, report: &mut Report) {
         let mut battery = system_battery(&manager, "test_battery")?;
         let kept = File::open(Path::new(CLASS).join("test_battery/capacity"))
             .map_err(|e| e.to_string())?;
+        let mut watcher = manager.watch().map_err(|e| format!("watch: {e}"))?;
         // test_power_exit sends a last change (ac off, discharging), sleeps 10 s, then unregisters.
         let mut rmmod = Command::new("rmmod")
             .arg("test_power")
@@ -620,11 +623,31 @@ fn refresh_races_rmmod(env: &Env, report: &mut Report) {
         if entry(&doc, "batteries", "test_battery").is_ok() {
             return Err("voltaic still lists test_battery after rmmod".into());
         }
+        let mut seen = Vec::new();
+        let removed = Event::BatteryRemoved {
+            id: "test_battery".into(),
+        };
+        while !seen.contains(&removed) {
+            let events = watcher
+                .wait(Some(Duration::from_secs(2)))
+                .map_err(|e| e.to_string())?;
+            if events.is_empty() {
+                return Err(format!(
+                    "the watcher saw [{}], no battery_removed(test_battery)",
+                    names(&seen)
+                ));
+            }
+            seen.extend(events);
+        }
         Ok(format!(
-            "{live} live refreshes, {gone} DeviceGone during removal, then DeviceGone; kept fd ENODEV"
+            "{live} live refreshes, {gone} DeviceGone during removal, then DeviceGone; kept fd ENODEV; \
+             the watcher saw battery_removed(test_battery)"
         ))
     })();
-    report.check("refresh racing rmmod: values, then DeviceGone", result);
+    report.check(
+        "refresh racing rmmod: values, then DeviceGone; the watcher sees the removal",
+        result,
+    );
 }
 
 fn thresholds_now() -> Check<(String, String)> {
@@ -817,4 +840,183 @@ fn limit_write_races_removal(report: &mut Report) {
         Ok(format!("{written} pairs written, then DeviceGone"))
     })();
     report.check("limit writes racing removal: written or DeviceGone", result);
+}
+
+/// How often this thread has blocked so far (`voluntary_ctxt_switches`, proc(5)): a thread asleep in
+/// poll(2) adds one per wake-up, so the difference over a wait counts the watcher's wake-ups.
+fn voluntary_switches() -> Check<u64> {
+    let status = fs::read_to_string("/proc/thread-self/status").map_err(|e| e.to_string())?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| "no voluntary_ctxt_switches in /proc/thread-self/status".into())
+}
+
+/// Waits up to `limit` for events; returns them with the time from `start` to the first batch.
+fn events_within(
+    watcher: &mut Watcher,
+    start: Instant,
+    limit: Duration,
+) -> Check<(Duration, Vec<Event>)> {
+    let events = watcher
+        .wait(Some(limit))
+        .map_err(|e| format!("wait: {:?} {e}", e.kind()))?;
+    Ok((start.elapsed(), events))
+}
+
+fn names(events: &[Event]) -> String {
+    let shown: Vec<String> = events
+        .iter()
+        .map(|e| format!("{}({})", e.kind(), e.id().unwrap_or("machine")))
+        .collect();
+    shown.join(", ")
+}
+
+/// `Manager::watch` on the live kernel: no wake-up while nothing changes, exactly the expected events within
+/// 100 ms of a change, BatteryRemoved / BatteryAdded when a battery unregisters and comes back.
+fn watcher_reports_changes(report: &mut Report) {
+    let result = (|| -> Check {
+        // Nothing charging or discharging: the watcher has no reason to poll, only to listen.
+        set_param(TEST_POWER, "battery_status", "full")?;
+        set_param(FIXTURE, "bat_status", "Full")?;
+        set_param(TEST_POWER, "ac_online", "on")?;
+        let manager = Manager::new().map_err(|e| e.to_string())?;
+        let mut watcher = manager.watch().map_err(|e| format!("watch: {e}"))?;
+        if !watcher.is_native() {
+            return Err("the watcher polls: no uevent socket".into());
+        }
+        if let Some(poll) = watcher.next_poll() {
+            return Err(format!(
+                "the watcher would poll in {poll:?} while nothing charges"
+            ));
+        }
+        let before = voluntary_switches()?;
+        let idle = watcher
+            .wait(Some(Duration::from_secs(3)))
+            .map_err(|e| e.to_string())?;
+        let wakeups = voluntary_switches()? - before;
+        if !idle.is_empty() || wakeups > 2 {
+            return Err(format!(
+                "idle 3 s: events [{}], {wakeups} wake-ups",
+                names(&idle)
+            ));
+        }
+
+        let start = Instant::now();
+        set_param(TEST_POWER, "battery_capacity", "61")?;
+        let (took, events) = events_within(&mut watcher, start, EVENT_WAIT)?;
+        let want = [Event::BatteryChanged {
+            id: "test_battery".into(),
+        }];
+        if events != want || took > EVENT_LIMIT {
+            return Err(format!(
+                "capacity change: [{}] after {took:?}",
+                names(&events)
+            ));
+        }
+        let change_ms = took.as_secs_f64() * 1000.0;
+
+        let start = Instant::now();
+        set_param(TEST_POWER, "ac_online", "off")?;
+        let (took, events) = events_within(&mut watcher, start, EVENT_WAIT)?;
+        let plugged = events.contains(&Event::PowerSourceChanged {
+            id: "test_ac".into(),
+        });
+        let others_are_battery_changes = events.iter().all(|e| {
+            matches!(e, Event::PowerSourceChanged { id } if id == "test_ac")
+                || matches!(e, Event::BatteryChanged { .. })
+        });
+        if !plugged || !others_are_battery_changes || took > EVENT_LIMIT {
+            return Err(format!("unplug: [{}] after {took:?}", names(&events)));
+        }
+        let unplug_ms = took.as_secs_f64() * 1000.0;
+
+        set_param(FIXTURE, "bat_registered", "0")?;
+        let (_, events) = events_within(&mut watcher, Instant::now(), EVENT_WAIT)?;
+        if !events.contains(&Event::BatteryRemoved {
+            id: "vfix_bat".into(),
+        }) {
+            return Err(format!(
+                "unregister: [{}], want battery_removed(vfix_bat)",
+                names(&events)
+            ));
+        }
+        set_param(FIXTURE, "bat_registered", "1")?;
+        // The kernel drops a new power supply's "add" uevent (see PLATFORMS.md): its first "change" announces it.
+        let (_, events) = events_within(&mut watcher, Instant::now(), EVENT_WAIT)?;
+        if !events.contains(&Event::BatteryAdded {
+            id: "vfix_bat".into(),
+        }) {
+            return Err(format!(
+                "re-register: [{}], want battery_added(vfix_bat)",
+                names(&events)
+            ));
+        }
+
+        let before = voluntary_switches()?;
+        let idle = watcher
+            .wait(Some(Duration::from_secs(2)))
+            .map_err(|e| e.to_string())?;
+        let wakeups_after = voluntary_switches()? - before;
+        if !idle.is_empty() || wakeups_after > 2 {
+            return Err(format!(
+                "idle again: [{}], {wakeups_after} wake-ups",
+                names(&idle)
+            ));
+        }
+        set_param(TEST_POWER, "battery_status", "discharging")?;
+        set_param(FIXTURE, "bat_status", "Discharging")?;
+        set_param(TEST_POWER, "ac_online", "on")?;
+        Ok(format!(
+            "idle 3 s: {wakeups} wake-up(s), no event; capacity → battery_changed(test_battery) in {change_ms:.1} ms; \
+             unplug → power_source_changed(test_ac) in {unplug_ms:.1} ms; removed and added; idle 2 s: {wakeups_after}"
+        ))
+    })();
+    report.check(
+        "Manager::watch: events within 100 ms, no wake-ups while idle",
+        result,
+    );
+}
+
+/// `voltaic watch --json --count 2`: the present state, then one document for a capacity change.
+fn watch_command_reports_changes(env: &Env, report: &mut Report) {
+    let result = (|| -> Check {
+        let mut child = Command::new(&env.voltaic)
+            .args(["watch", "--json", "--count", "2"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("voltaic watch: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .ok_or("voltaic watch printed nothing")?
+            .map_err(|e| e.to_string())?;
+        parse(&first)?;
+        let start = Instant::now();
+        set_param(TEST_POWER, "battery_capacity", "58")?;
+        let second = lines
+            .next()
+            .ok_or("no second document")?
+            .map_err(|e| e.to_string())?;
+        let took = start.elapsed();
+        let doc = parse(&second)?;
+        let changed = doc["events"].as_array().is_some_and(|ev| {
+            ev.iter()
+                .any(|e| e["event"] == "battery_changed" && e["id"] == "test_battery")
+        });
+        if !changed {
+            return Err(format!("second document: {second}"));
+        }
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("voltaic watch --count 2 exited {status}"));
+        }
+        Ok(format!(
+            "change printed {:.1} ms after the write; exit 0 after 2 documents",
+            took.as_secs_f64() * 1000.0
+        ))
+    })();
+    report.check("voltaic watch prints a change as it happens", result);
 }
