@@ -43,6 +43,7 @@ pub fn run_all(env: &Env, report: &mut Report) {
     cli_follows_changes(env, report);
     record_replays(env, report);
     refresh_follows_changes(report);
+    steady_refresh_is_one_read(report);
     kept_descriptors_are_fresh(report);
     netlink_announces_changes(report);
     watcher_reports_changes(report);
@@ -1019,4 +1020,53 @@ fn watch_command_reports_changes(env: &Env, report: &mut Report) {
         ))
     })();
     report.check("voltaic watch prints a change as it happens", result);
+}
+
+/// Read system calls this thread has made so far (`syscr` of /proc/thread-self/io, proc(5)).
+fn read_syscalls() -> Check<u64> {
+    let io = fs::read_to_string("/proc/thread-self/io").map_err(|e| e.to_string())?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscr:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| "no syscr in /proc/thread-self/io".into())
+}
+
+/// A steady `Manager::refresh` on live sysfs is one read system call per battery (a pread of the kept
+/// uevent descriptor), for test_power's battery and for the fixture's, whose thresholds are in its uevent.
+fn steady_refresh_is_one_read(report: &mut Report) {
+    let result = (|| -> Check {
+        let manager = Manager::new().map_err(|e| e.to_string())?;
+        let mut counts = Vec::new();
+        for id in ["test_battery", "vfix_bat"] {
+            let mut battery = system_battery(&manager, id)?;
+            // The first refresh opens and keeps the descriptors; the steady ones only read.
+            manager
+                .refresh(&mut battery)
+                .map_err(|e| format!("refresh {id}: {e}"))?;
+            let before = read_syscalls()?;
+            for _ in 0..10 {
+                manager
+                    .refresh(&mut battery)
+                    .map_err(|e| format!("refresh {id}: {e}"))?;
+            }
+            let reads = read_syscalls()? - before;
+            // Reading /proc/thread-self/io itself adds the reads of that file to the second count.
+            let probe = {
+                let a = read_syscalls()?;
+                read_syscalls()? - a
+            };
+            let per_refresh = (reads - probe) as f64 / 10.0;
+            if (per_refresh - 1.0).abs() > f64::EPSILON {
+                return Err(format!(
+                    "{id}: {per_refresh} read calls per steady refresh, want 1"
+                ));
+            }
+            counts.push(format!("{id} {per_refresh}"));
+        }
+        Ok(format!(
+            "read system calls per steady refresh: {}",
+            counts.join(", ")
+        ))
+    })();
+    report.check("a steady refresh on live sysfs is one read", result);
 }
