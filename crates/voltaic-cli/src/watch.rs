@@ -5,7 +5,6 @@
 //! watches standard output, so that a closed pipe ends it at once even while nothing changes.
 
 use std::fmt::Write as _;
-use std::io;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -80,6 +79,7 @@ fn present(snapshot: &Snapshot) -> Vec<Event> {
 #[cfg(unix)]
 fn next(watcher: &mut Watcher) -> Result<Option<Vec<Event>>> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::io;
     use std::os::fd::AsFd;
 
     let stdout = io::stdout();

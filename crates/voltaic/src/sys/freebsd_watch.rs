@@ -124,7 +124,7 @@ fn connect() -> io::Result<OwnedFd> {
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     for (dst, src) in addr.sun_path.iter_mut().zip(DEVD_SOCKET) {
-        *dst = *src as libc::c_char;
+        *dst = libc::c_char::from_ne_bytes([*src]);
     }
     let len = size_of::<libc::sockaddr_un>();
     addr.sun_len = len as u8;
