@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use voltaic::{Battery, Kind, Manager};
+use voltaic::{Battery, Kind, Manager, Watcher};
 use voltaic_history::{
     BatteryHistory, Logger, LoggerLock, Retention, SessionKind, Store, analyse, date, date_time,
     report,
@@ -41,7 +41,9 @@ pub struct DbArgs {
 pub struct LogArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// Seconds between readings (change detection by polling).
+    /// Seconds between readings where the OS does not announce changes (a replay, a system without a
+    /// notification path), and while a battery charges or discharges (firmware does not announce every
+    /// percent). Elsewhere the logger sleeps until the OS announces a change.
     #[arg(long, short = 'n', default_value_t = 10.0, value_parser = parse_interval)]
     interval: f64,
     /// Minutes between samples while nothing changes (1 to 60).
@@ -171,12 +173,40 @@ fn secs(d: Duration) -> i64 {
 
 /// The logger's seam to the batteries: block until they changed or `timeout` passed, then read them.
 ///
-/// [`Poll`] is the fallback that reads every `interval`; a source of OS change events plugs in here.
+/// [`Changes`] sleeps until the OS announces a change; [`Poll`] is the fallback that reads every `interval`.
 trait Readings {
     fn next(&mut self, timeout: Duration) -> Result<Vec<Battery>>;
 }
 
-/// Reads [`Manager::snapshot`] every `interval` (at most `timeout` apart).
+/// Sleeps in the library's [`Watcher`] until the OS announces a change (or the watcher's own fallback
+/// poll, every `interval` while a battery charges or discharges, finds one), at most `timeout`.
+struct Changes {
+    watcher: Watcher,
+    all: bool,
+    first: bool,
+}
+
+impl Readings for Changes {
+    fn next(&mut self, timeout: Duration) -> Result<Vec<Battery>> {
+        if !self.first {
+            self.watcher
+                .wait(Some(timeout))
+                .context("cannot wait for battery changes")?;
+        }
+        self.first = false;
+        Ok(self
+            .watcher
+            .snapshot()
+            .batteries
+            .iter()
+            .filter(|b| self.all || b.kind == Kind::System)
+            .cloned()
+            .collect())
+    }
+}
+
+/// Reads [`Manager::snapshot`] every `interval` (at most `timeout` apart): where the OS announces
+/// nothing (a replay, a system voltaic has no notification path for).
 struct Poll<'a> {
     manager: &'a Manager,
     interval: Duration,
@@ -225,16 +255,32 @@ fn log(args: &LogArgs, manager: &Manager, all: bool, verbose: bool) -> Result<()
         args.keep_detail,
         args.keep_hourly
     );
-    let mut readings = Poll {
-        manager,
-        interval: Duration::from_secs_f64(args.interval),
-        all,
-        first: true,
+    let interval = Duration::from_secs_f64(args.interval);
+    let watcher = manager
+        .watch()
+        .ok()
+        .filter(Watcher::is_native)
+        .map(|mut watcher| {
+            watcher.set_poll_interval(interval);
+            watcher
+        });
+    let mut readings: Box<dyn Readings + '_> = match watcher {
+        Some(watcher) => Box::new(Changes {
+            watcher,
+            all,
+            first: true,
+        }),
+        None => Box::new(Poll {
+            manager,
+            interval,
+            all,
+            first: true,
+        }),
     };
     log_loop(
         &mut store,
         &mut logger,
-        &mut readings,
+        readings.as_mut(),
         idle,
         args.count,
         verbose,
