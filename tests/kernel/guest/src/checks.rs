@@ -48,6 +48,7 @@ pub fn run_all(env: &Env, report: &mut Report) {
     netlink_announces_changes(report);
     watcher_reports_changes(report);
     watch_command_reports_changes(env, report);
+    history_logger_wakes_on_changes(env, report);
     fixture_values(env, report);
     device_disappears(report);
     threshold_writes(report);
@@ -1069,4 +1070,57 @@ fn steady_refresh_is_one_read(report: &mut Report) {
         ))
     })();
     report.check("a steady refresh on live sysfs is one read", result);
+}
+
+/// `voltaic log` sleeps in the watcher: a change is stored at once (not at its 10 s polling interval), and
+/// `voltaic history` reads the stored samples back.
+fn history_logger_wakes_on_changes(env: &Env, report: &mut Report) {
+    let result = (|| -> Check {
+        let db = "/tmp/history.sqlite";
+        let mut child = Command::new(&env.voltaic)
+            .args(["log", "--db", db, "--count", "2", "-v"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("voltaic log: {e}"))?;
+        let stderr = child.stderr.take().ok_or("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        lines
+            .next()
+            .ok_or("voltaic log printed nothing")?
+            .map_err(|e| e.to_string())?;
+        // The first reading is stored right after the banner; give it time to reach its wait.
+        thread::sleep(Duration::from_millis(500));
+        let start = Instant::now();
+        set_param(TEST_POWER, "battery_capacity", "57")?;
+        let deadline = start + Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(
+                    "voltaic log did not store the change within 5 s (polling, not events?)".into(),
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let took = start.elapsed();
+        if !status.success() {
+            let rest: Vec<String> = lines.map_while(Result::ok).collect();
+            return Err(format!("voltaic log exited {status}: {}", rest.join(" | ")));
+        }
+        let history = voltaic_json(env, &["history", "--db", db, "--json"])?;
+        let text = history.to_string();
+        if !text.contains("Test battery") {
+            return Err(format!(
+                "voltaic history does not show the test battery: {text}"
+            ));
+        }
+        Ok(format!(
+            "the change was stored {:.0} ms after the write; history reads it back",
+            took.as_secs_f64() * 1000.0
+        ))
+    })();
+    report.check("voltaic log stores a live change as it happens", result);
 }
