@@ -80,11 +80,12 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
     out
 }
 
-/// Trims white space and NULs from an identity string (OEM strings are often padded); empty → `None`.
+/// An identity or status string as the model keeps it: padding (white space, NULs; OEM strings are often
+/// padded) trimmed, and control and bidi characters removed ([`crate::text::clean_identity`]); empty →
+/// `None`.
 #[must_use]
 pub fn clean_text(s: &str) -> Option<String> {
-    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
-    (!t.is_empty()).then(|| t.to_owned())
+    crate::text::clean_identity(s)
 }
 
 /// Decodes one battery's record alone (for refresh), given the previous snapshot for context the OS

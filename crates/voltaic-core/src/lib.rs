@@ -28,6 +28,7 @@ pub mod derived;
 pub mod record;
 pub mod replay;
 pub mod source;
+pub mod text;
 
 pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
 pub use derived::{Derived, Field};

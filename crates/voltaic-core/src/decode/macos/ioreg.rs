@@ -372,14 +372,15 @@ fn from_plist(value: plist::Value) -> Value {
 
 /// Power-source entries anywhere in a plist tree: the top-level array of `ioreg -r -a`, or the children
 /// of `ioreg -l -a` (each entry is kept without its `IORegistryEntryChildren`).
-fn collect_plist_entries(value: Value, out: &mut Vec<(Option<String>, Record)>) {
-    match value {
+fn collect_plist_entries(mut value: Value, out: &mut Vec<(Option<String>, Record)>) {
+    match &mut value {
         Value::Array(items) => {
-            for item in items {
+            for item in std::mem::take(items) {
                 collect_plist_entries(item, out);
             }
         }
         Value::Dict(record) => {
+            let record = std::mem::take(record);
             let mut own = Record::new();
             let mut children = Vec::new();
             for (key, value) in record.iter() {
