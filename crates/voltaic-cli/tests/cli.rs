@@ -445,3 +445,38 @@ fn error_messages_quote_input_escaped() {
     assert!(!has_unsafe_char(&err), "{err:?}");
     assert!(err.contains("no\\x1b[2Jsuch"), "{err}");
 }
+
+/// Runs voltaic and kills it if it has not ended after a generous grace period: a hang fails the test
+/// instead of stalling the suite (no duration is asserted).
+fn voltaic_or_kill(args: &[&str]) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run voltaic");
+    for _ in 0..600 {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn replaying_a_fifo_or_device_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for path in [fifo.to_str().unwrap(), "/dev/zero", "/dev/null"] {
+        let out = voltaic_or_kill(&["--replay", path]).unwrap_or_else(|| panic!("{path} blocked"));
+        assert_eq!(out.status.code(), Some(1), "{path}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a regular file"), "{path}: {err}");
+        assert!(err.contains(path), "the error names the path: {err}");
+    }
+}

@@ -578,8 +578,14 @@ pub fn parse(text: &str) -> Result<Vec<RawDevice>, ParseError> {
                 break;
             }
             let (n, line) = lines.next().unwrap_or((n, next));
+            if record.len() >= crate::replay::MAX_ENTRIES {
+                return Err(crate::replay::too_many_entries(n));
+            }
             let (key, value) = parse_entry(n, line, &mut lines, 0)?;
             record.push(key, value);
+        }
+        if devices.len() >= crate::replay::MAX_DEVICES {
+            return Err(crate::replay::too_many_devices());
         }
         devices.push(RawDevice::new(os, id, record));
     }

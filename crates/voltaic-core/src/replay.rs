@@ -100,8 +100,79 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// A [`ParseError`] naming the line where the text stops making sense, or saying that the form is not one
 /// voltaic reads.
 pub fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
+    let mut devices = parse_form(bytes)?;
+    if devices.len() > MAX_DEVICES {
+        return Err(too_many_devices());
+    }
+    make_ids_unique(&mut devices);
+    Ok(devices)
+}
+
+/// At most this many devices in one recording. A machine has a handful of power supplies (a desk of
+/// peripherals a few dozen); the bound keeps 32 MiB of tiny devices from taking gigabytes.
+pub const MAX_DEVICES: usize = 1024;
+
+/// At most this many entries in one device's record (a Linux battery has some 30 keys, an
+/// AppleSmartBattery about 100): keeps one endless device from taking gigabytes.
+pub const MAX_ENTRIES: usize = 10_000;
+
+pub(crate) fn too_many_devices() -> ParseError {
+    ParseError::new(
+        0,
+        format!("more than {MAX_DEVICES} devices: not a recording of one machine's power supplies"),
+    )
+}
+
+pub(crate) fn too_many_entries(line: usize) -> ParseError {
+    ParseError::new(
+        line,
+        format!("more than {MAX_ENTRIES} entries in one device"),
+    )
+}
+
+/// Gives every device a distinct id, deterministically: the first keeps its id, a later device with the
+/// same id becomes `ID#2`, `ID#3` … (skipping any id the recording already uses). Refresh finds a device
+/// by its id, and the viewer keeps one history per id: two `BAT0` records must not become one battery.
+pub fn make_ids_unique(devices: &mut [RawDevice]) {
+    use std::collections::{HashMap, HashSet};
+    let mut taken: HashSet<String> = HashSet::with_capacity(devices.len());
+    let mut dups = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        if !taken.insert(d.id.clone()) {
+            dups.push(i);
+        }
+    }
+    let mut next: HashMap<String, usize> = HashMap::new();
+    for i in dups {
+        let base = devices[i].id.clone();
+        let n = next.entry(base.clone()).or_insert(2);
+        let id = loop {
+            let candidate = format!("{base}#{n}");
+            *n += 1;
+            if taken.insert(candidate.clone()) {
+                break candidate;
+            }
+        };
+        devices[i].id = id;
+    }
+}
+
+/// At most this many lines in a text recording (a full `ioreg -l` is some 100 000): every line can become
+/// a value, so the bound keeps the parsed records of any input of up to 32 MiB far below 200 MB.
+pub const MAX_LINES: usize = 500_000;
+
+fn parse_form(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
+    let form = detect(bytes);
+    if form != Some(Format::MacIoregPlist)
+        && bytes.split(|b| *b == b'\n').nth(MAX_LINES).is_some()
+    {
+        return Err(ParseError::new(
+            MAX_LINES,
+            format!("more than {MAX_LINES} lines: not a recording of one machine's power supplies"),
+        ));
+    }
     let text = String::from_utf8_lossy(bytes);
-    match detect(bytes) {
+    match form {
         Some(Format::Record) => record::parse(&text),
         Some(Format::LinuxUevent) => crate::decode::linux::parse_uevent_text(&text),
         Some(Format::FreeBsdAcpiconf) => crate::decode::freebsd::parse_acpiconf(&text),
@@ -235,6 +306,118 @@ mod tests {
         )
         .err();
         assert_eq!(err.map(|e| e.line), Some(2));
+    }
+
+    /// A binary plist of `levels` arrays, each holding the previous one twice (a "DAG bomb": a few hundred
+    /// bytes that expand to 2^levels values), built per Apple's `CFBinaryPList.c` layout.
+    fn dag_bomb(levels: u8) -> Vec<u8> {
+        let mut out = b"bplist00".to_vec();
+        let mut offsets = vec![out.len()];
+        out.push(0x09); // object 0: true
+        for k in 1..=levels {
+            offsets.push(out.len());
+            out.extend([0xA2, k - 1, k - 1]); // object k: [k-1, k-1]
+        }
+        let table = out.len();
+        for o in &offsets {
+            out.extend(u16::try_from(*o).unwrap().to_be_bytes());
+        }
+        out.extend([0; 6]);
+        out.extend([2, 1]); // offset size, reference size
+        out.extend((offsets.len() as u64).to_be_bytes());
+        out.extend(u64::from(levels).to_be_bytes()); // top object
+        out.extend((table as u64).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn binary_plist_dag_bomb_is_refused() {
+        let bomb = dag_bomb(40);
+        assert!(bomb.len() < 400);
+        let err = parse_recording(&bomb).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("more than 500000 values once shared objects are expanded")
+        );
+        // Shared references within the bound still read (and are no power source here).
+        let small = parse_recording(&dag_bomb(10)).err().map(|e| e.to_string());
+        assert!(small.is_some_and(|e| e.contains("no AppleSmartBattery")));
+    }
+
+    #[test]
+    fn xml_plist_value_count_is_bounded() {
+        let mut xml = String::from("<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<array>\n");
+        for _ in 0..600_000 {
+            xml.push_str("<true/>");
+        }
+        xml.push_str("</array></plist>\n");
+        let err = parse_recording(xml.as_bytes()).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("line 4: more than 500000 values"));
+    }
+
+    #[test]
+    fn many_same_named_ioreg_entries_are_named_in_one_pass() {
+        let entry = "+-o AppleSmartBattery  <class AppleSmartBattery>\n  {\n    \"CurrentCapacity\" = 5\n  }\n";
+        let text = entry.repeat(80_000);
+        let devices = macos::ioreg::parse_text(&text).unwrap_or_default();
+        assert_eq!(devices.len(), 80_000);
+        assert_eq!(devices[79_999].id, "AppleSmartBattery-80000");
+        // As a recording it is refused for its device count, saying so.
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.starts_with("more than 1024 devices")));
+    }
+
+    #[test]
+    fn uevent_device_count_and_size_are_bounded() {
+        // 2 000 tiny devices: refused with the reason, before they are all built.
+        let text = "POWER_SUPPLY_NAME=x\nPOWER_SUPPLY_TYPE=Battery\n".repeat(2_000);
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("more than 1024 devices: not a recording of one machine's power supplies")
+        );
+        // 32 MiB of one-key devices (700 000 of them): refused by its line count.
+        let text = "POWER_SUPPLY_NAME=abcdefghijklmnopqrstuvwxyz0123456789012345\n"
+            .repeat(32 * 1024 * 1024 / 48);
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("more than 500000 lines")));
+        // One device with endless keys.
+        let mut text = String::from("POWER_SUPPLY_NAME=BAT0\n");
+        for i in 0..20_000 {
+            text.push_str("POWER_SUPPLY_K");
+            text.push_str(&i.to_string());
+            text.push_str("=1\n");
+        }
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("line 10001: more than 10000 entries in one device")
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_become_unique_in_every_form() {
+        let uevent = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=10\n\
+                      POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=90\n\
+                      POWER_SUPPLY_NAME=BAT0#2\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=50\n";
+        let record = "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_CAPACITY = \"10\"\n\
+                      [linux BAT0]\nPOWER_SUPPLY_CAPACITY = \"90\"\n[linux BAT0#2]\nPOWER_SUPPLY_CAPACITY = \"50\"\n";
+        for text in [uevent, record] {
+            let devices = parse_recording(text.as_bytes()).unwrap_or_default();
+            let ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+            assert_eq!(ids, ["BAT0", "BAT0#3", "BAT0#2"]);
+            let decoded = crate::decode::decode(&devices);
+            let second = decoded.batteries.iter().find(|b| b.id == "BAT0#3");
+            assert_eq!(second.and_then(|b| b.percentage), Some(90.0));
+        }
     }
 
     #[test]

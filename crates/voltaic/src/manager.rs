@@ -85,8 +85,9 @@ impl Manager {
             });
         }
         let mut bytes = Vec::new();
-        fs::File::open(path)
-            .and_then(|f| f.take(MAX_RECORDING + 1).read_to_end(&mut bytes))
+        open_recording(path)?
+            .take(MAX_RECORDING + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::io("reading the recording", path, e))?;
         if bytes.len() as u64 > MAX_RECORDING {
             return Err(Error::new(
@@ -197,6 +198,29 @@ impl Manager {
         })?;
         Ok(())
     }
+}
+
+/// Opens a recording file without ever blocking: non-blocking on Unix (a FIFO has no writer, a device waits
+/// for data), then the opened handle (not the path, which could be swapped) must be a regular file.
+fn open_recording(path: &Path) -> Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .map_err(|e| Error::io("opening the recording", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("opening the recording", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidRecording,
+            "not a regular file or directory (a FIFO, socket or device is never read as a recording)",
+        )
+        .with_path(path));
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

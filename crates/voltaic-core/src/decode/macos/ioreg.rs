@@ -51,6 +51,12 @@ const POWER_SOURCE_KEYS: [&str; 14] = [
 /// keeps hostile input from exhausting the stack.
 const MAX_DEPTH: usize = 64;
 
+/// At most this many values (containers, keys and scalars, each counted wherever it is referenced) in a
+/// property list. A full `ioreg -l -a` of a MacBook is some 60 000; the bound keeps a binary plist whose
+/// objects share references ("DAG bomb": 350 bytes expanding to gigabytes) or 32 MiB of `<true/>` from
+/// building a tree larger than a few hundred MB.
+const MAX_NODES: u64 = 500_000;
+
 /// Whether `record` (from an entry of class `class`, when known) describes a power source.
 #[must_use]
 pub fn is_power_source(class: Option<&str>, record: &Record) -> bool {
@@ -184,6 +190,7 @@ fn scan_xml(body: &[u8]) -> Result<XmlScan, (usize, String)> {
     let mut in_plist = false;
     let mut closed = false;
     let mut safe: (usize, Vec<bool>, bool) = (0, Vec::new(), false);
+    let mut nodes = 0_u64;
     let mut i = 0;
     while let Some(lt) = body[i..].iter().position(|b| *b == b'<').map(|p| p + i) {
         let Some(gt) = body[lt..].iter().position(|b| *b == b'>').map(|p| p + lt) else {
@@ -226,6 +233,12 @@ fn scan_xml(body: &[u8]) -> Result<XmlScan, (usize, String)> {
             // The start of a key or scalar: not a point to close at.
             _ => continue,
         }
+        if value_done {
+            nodes += 1;
+            if nodes > MAX_NODES {
+                return Err((lt, format!("more than {MAX_NODES} values")));
+            }
+        }
         if value_done && let Some(top) = stack.last_mut() {
             top.1 = false;
         }
@@ -248,10 +261,12 @@ fn scan_xml(body: &[u8]) -> Result<XmlScan, (usize, String)> {
     })
 }
 
-/// Checks that a binary plist nests containers at most [`MAX_DEPTH`] deep before the plist crate builds
-/// (and later drops, recursively) its value tree. Layout per Apple's `CFBinaryPList.c`: a 32-byte
+/// Checks that a binary plist nests containers at most [`MAX_DEPTH`] deep, and expands to at most
+/// [`MAX_NODES`] values (a shared object counts at every reference: the plist crate copies it there),
+/// before the plist crate builds (and later drops, recursively) its value tree. Layout per Apple's `CFBinaryPList.c`: a 32-byte
 /// trailer (offset size, reference size, object count, top object, offset-table position), an offset
 /// table, objects whose marker's high nibble 0xA / 0xC / 0xD is an array / set / dict of references.
+#[allow(clippy::too_many_lines)] // one walk: trailer checks, children of an object, the bounded DFS
 fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
     let bad = || "not a readable binary property list".to_owned();
     let be = |bytes: &[u8]| {
@@ -311,11 +326,14 @@ fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
         }
         Ok(out)
     };
-    // Iterative depth-first walk with memoised depths; a cycle is malformed.
+    // Iterative depth-first walk with memoised depths and expanded sizes; a cycle is malformed.
     let mut depth: Vec<Option<usize>> = vec![None; count];
+    let mut size: Vec<u64> = vec![0; count];
     let mut on_path = vec![false; count];
-    // (object, its children, next child to visit, deepest child so far)
-    let mut stack: Vec<(usize, Vec<usize>, usize, usize)> = vec![(top, children(top)?, 0, 0)];
+    let too_many = || format!("more than {MAX_NODES} values once shared objects are expanded");
+    // (object, its children, next child to visit, deepest child so far, expanded size so far)
+    let mut stack: Vec<(usize, Vec<usize>, usize, usize, u64)> =
+        vec![(top, children(top)?, 0, 0, 1)];
     on_path[top] = true;
     while let Some(frame) = stack.last_mut() {
         let (node, next) = (frame.0, frame.1.get(frame.2).copied());
@@ -323,24 +341,34 @@ fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
             frame.2 += 1;
             if let Some(d) = depth[kid] {
                 frame.3 = frame.3.max(d);
+                frame.4 = frame.4.saturating_add(size[kid]);
+                if frame.4 > MAX_NODES {
+                    return Err(too_many());
+                }
             } else {
                 if on_path[kid] {
                     return Err(bad());
                 }
                 on_path[kid] = true;
                 let grandchildren = children(kid)?;
-                stack.push((kid, grandchildren, 0, 0));
+                stack.push((kid, grandchildren, 0, 0, 1));
                 if stack.len() > MAX_DEPTH + 1 {
                     return Err(format!("values nested more than {MAX_DEPTH} deep"));
                 }
             }
         } else {
             let own = frame.3 + 1;
+            let expanded = frame.4;
             depth[node] = Some(own);
+            size[node] = expanded;
             on_path[node] = false;
             stack.pop();
             if let Some(parent) = stack.last_mut() {
                 parent.3 = parent.3.max(own);
+                parent.4 = parent.4.saturating_add(expanded);
+                if parent.4 > MAX_NODES {
+                    return Err(too_many());
+                }
             }
         }
     }
@@ -413,7 +441,8 @@ fn collect_plist_entries(mut value: Value, out: &mut Vec<(Option<String>, Record
 /// `IOBatteryInfo` line: that property of pre-2006 PMU Macs lives on another entry, so it is named by
 /// itself rather than as an AppleSmartBattery it is not.
 fn name_devices(entries: Vec<(Option<String>, Record)>) -> Vec<RawDevice> {
-    let mut seen: Vec<String> = Vec::new();
+    // Counted per name in a map: linear in the number of entries, however many share a name.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     entries
         .into_iter()
         .map(|(name, record)| {
@@ -424,8 +453,9 @@ fn name_devices(entries: Vec<(Option<String>, Record)>) -> Vec<RawDevice> {
                     DEFAULT_ENTRY.to_owned()
                 }
             });
-            let count = seen.iter().filter(|s| **s == base).count();
-            seen.push(base.clone());
+            let slot = seen.entry(base.clone()).or_default();
+            let count = *slot;
+            *slot += 1;
             let id = if count == 0 {
                 base
             } else {
