@@ -163,8 +163,7 @@ pub const MAX_LINES: usize = 500_000;
 
 fn parse_form(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
     let form = detect(bytes);
-    if form != Some(Format::MacIoregPlist)
-        && bytes.split(|b| *b == b'\n').nth(MAX_LINES).is_some()
+    if form != Some(Format::MacIoregPlist) && bytes.split(|b| *b == b'\n').nth(MAX_LINES).is_some()
     {
         return Err(ParseError::new(
             MAX_LINES,
