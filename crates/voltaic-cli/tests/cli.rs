@@ -209,7 +209,8 @@ fn errors_name_the_file_or_line_and_exit_1() {
     let bad = dir.path().join("bad.record");
     std::fs::write(
         &bad,
-        "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_STATUS = \"open\n",
+        // A broken structure (one bad value is only listed: see below).
+        "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_STATUS = {\n",
     )
     .unwrap();
     let out = voltaic(&["--replay", bad.to_str().unwrap()]);
@@ -479,4 +480,29 @@ fn replaying_a_fifo_or_device_is_refused_without_blocking() {
         assert!(err.contains("not a regular file"), "{path}: {err}");
         assert!(err.contains(path), "the error names the path: {err}");
     }
+}
+
+#[test]
+fn one_bad_field_keeps_the_recording_and_is_listed_with_v() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pasted.txt");
+    std::fs::write(
+        &file,
+        "$ ioreg -rn AppleSmartBattery\n+-o AppleSmartBattery  <class AppleSmartBattery>\n{\n  \
+         \"ExternalConnected\" = No\n  \"CurrentCapacity\" = 60\n  \"MaxCapacity\" = 100\n  \
+         \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n}\n",
+    )
+    .unwrap();
+    let out = voltaic(&["-v", "--replay", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("charge         60 %"), "{text}");
+    assert!(
+        text.contains("skipped AppleSmartBattery: line 7: \"BatteryData\""),
+        "{text}"
+    );
 }

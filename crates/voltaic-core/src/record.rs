@@ -29,6 +29,8 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::decode::Skipped;
+
 /// The operating system whose vocabulary a record speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -525,6 +527,26 @@ fn quote(out: &mut String, s: &str) {
 /// A [`ParseError`] naming the line for a missing header, a value outside a device section, an unclosed
 /// `{` or `[`, a bad escape or bad hex bytes.
 pub fn parse(text: &str) -> Result<Vec<RawDevice>, ParseError> {
+    parse_with(text, &mut None)
+}
+
+/// Reads the record text form like [`parse`], but a value that cannot be read (a bad escape, bad hex bytes,
+/// a quote never closed: a hand-edited or cut paste) is kept as the text it was, and listed with its line
+/// and device, so one broken field does not lose the recording.
+///
+/// # Errors
+/// A [`ParseError`] for what breaks the structure: a missing header, a value outside a device section, an
+/// unclosed `{` or `[`, nesting or counts beyond the bounds.
+pub fn parse_lenient(text: &str) -> Result<(Vec<RawDevice>, Vec<Skipped>), ParseError> {
+    let mut problems = Some(Vec::new());
+    let devices = parse_with(text, &mut problems)?;
+    Ok((devices, problems.unwrap_or_default()))
+}
+
+/// `None`: a bad value is an error. `Some`: it is kept as text and listed here.
+type Problems = Option<Vec<Skipped>>;
+
+fn parse_with(text: &str, problems: &mut Problems) -> Result<Vec<RawDevice>, ParseError> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -581,7 +603,14 @@ pub fn parse(text: &str) -> Result<Vec<RawDevice>, ParseError> {
             if record.len() >= crate::replay::MAX_ENTRIES {
                 return Err(crate::replay::too_many_entries(n));
             }
-            let (key, value) = parse_entry(n, line, &mut lines, 0)?;
+            let mut bad = problems.as_ref().map(|_| Vec::new());
+            let (key, value) = parse_entry(n, line, &mut lines, 0, &mut bad)?;
+            if let (Some(all), Some(bad)) = (problems.as_mut(), bad) {
+                all.extend(
+                    bad.into_iter()
+                        .map(|e| Skipped::new(id.clone(), format!("{e}: kept as text, not read"))),
+                );
+            }
             record.push(key, value);
         }
         if devices.len() >= crate::replay::MAX_DEVICES {
@@ -604,6 +633,7 @@ fn parse_entry<'a, I: Iterator<Item = (usize, &'a str)>>(
     line: &'a str,
     lines: &mut Lines<'a, I>,
     depth: usize,
+    bad: &mut Option<Vec<ParseError>>,
 ) -> Result<(String, Value), ParseError> {
     let (key, rest) = if let Some(quoted) = line.strip_prefix('"') {
         // A quoted key may be empty: `voltaic record` prints whatever key the OS used.
@@ -623,7 +653,7 @@ fn parse_entry<'a, I: Iterator<Item = (usize, &'a str)>>(
         }
         (key.to_owned(), rest)
     };
-    let value = parse_value(n, rest.trim(), lines, depth)?;
+    let value = parse_value(n, rest.trim(), lines, depth, bad)?;
     Ok((key, value))
 }
 
@@ -632,6 +662,7 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
     text: &'a str,
     lines: &mut Lines<'a, I>,
     depth: usize,
+    bad: &mut Option<Vec<ParseError>>,
 ) -> Result<Value, ParseError> {
     if matches!(text, "{" | "[") && depth >= MAX_DEPTH {
         return Err(ParseError::new(
@@ -649,7 +680,7 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
                 if line == "}" {
                     return Ok(Value::Dict(dict));
                 }
-                let (k, v) = parse_entry(m, line, lines, depth + 1)?;
+                let (k, v) = parse_entry(m, line, lines, depth + 1, bad)?;
                 dict.push(k, v);
             }
         }
@@ -662,7 +693,7 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
                 if line == "]" {
                     return Ok(Value::Array(items));
                 }
-                items.push(parse_value(m, line, lines, depth + 1)?);
+                items.push(parse_value(m, line, lines, depth + 1, bad)?);
             }
         }
         "true" => Ok(Value::Bool(true)),
@@ -671,31 +702,39 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
         "inf" => Ok(Value::Float(f64::INFINITY)),
         "-inf" => Ok(Value::Float(f64::NEG_INFINITY)),
         "NaN" => Ok(Value::Float(f64::NAN)),
-        _ => {
-            if let Some(quoted) = text.strip_prefix('"') {
-                let (s, used) = unquote(n, quoted)?;
-                if !quoted[used..].trim().is_empty() {
-                    return Err(ParseError::new(n, "text after the closing quote"));
-                }
-                return Ok(Value::Str(s));
+        _ => match (parse_scalar(n, text), bad.as_mut()) {
+            (Err(e), Some(bad)) => {
+                bad.push(e);
+                Ok(Value::Str(text.to_owned()))
             }
-            if let Some(hex) = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
-                return parse_hex(hex)
-                    .map(Value::Data)
-                    .ok_or_else(|| ParseError::new(n, format!("bad hex bytes `<{}>`", clip(hex))));
-            }
-            if let Ok(i) = text.parse::<i64>() {
-                return Ok(Value::Int(i));
-            }
-            if text.contains(['.', 'e', 'E'])
-                && let Ok(f) = text.parse::<f64>()
-                && f.is_finite()
-            {
-                return Ok(Value::Float(f));
-            }
-            Ok(Value::Str(text.to_owned()))
-        }
+            (result, _) => result,
+        },
     }
+}
+
+fn parse_scalar(n: usize, text: &str) -> Result<Value, ParseError> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let (s, used) = unquote(n, quoted)?;
+        if !quoted[used..].trim().is_empty() {
+            return Err(ParseError::new(n, "text after the closing quote"));
+        }
+        return Ok(Value::Str(s));
+    }
+    if let Some(hex) = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
+        return parse_hex(hex)
+            .map(Value::Data)
+            .ok_or_else(|| ParseError::new(n, format!("bad hex bytes `<{}>`", clip(hex))));
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Value::Int(i));
+    }
+    if text.contains(['.', 'e', 'E'])
+        && let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+    {
+        return Ok(Value::Float(f));
+    }
+    Ok(Value::Str(text.to_owned()))
 }
 
 /// Reads a quoted string whose opening quote is already consumed; returns it and the bytes used (incl. the

@@ -4,6 +4,7 @@
 //! what the file is. A directory laid out like `/sys/class/power_supply` is read by the `voltaic` crate
 //! (that is IO), not here.
 
+use crate::decode::Skipped;
 use crate::decode::macos;
 use crate::record::{self, ParseError, RawDevice};
 
@@ -100,12 +101,33 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// A [`ParseError`] naming the line where the text stops making sense, or saying that the form is not one
 /// voltaic reads.
 pub fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
-    let mut devices = parse_form(bytes)?;
-    if devices.len() > MAX_DEVICES {
+    read_recording(bytes).map(|r| r.devices)
+}
+
+/// A recording read by [`read_recording`]: its devices, and the fields that could not be read.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Recording {
+    /// Every device, with a distinct id.
+    pub devices: Vec<RawDevice>,
+    /// Fields kept as text because their value could not be read (naming the device and the line): shown
+    /// with the skipped devices (`voltaic -v`).
+    pub problems: Vec<Skipped>,
+}
+
+/// Reads a recording like [`parse_recording`], and also says which fields could not be read. In the
+/// `voltaic record` text form and ioreg text, one mangled value (a cut line, a bad escape) is kept as text
+/// and listed instead of rejecting the whole recording.
+///
+/// # Errors
+/// As [`parse_recording`].
+pub fn read_recording(bytes: &[u8]) -> Result<Recording, ParseError> {
+    let mut recording = parse_form(bytes)?;
+    if recording.devices.len() > MAX_DEVICES {
         return Err(too_many_devices());
     }
-    make_ids_unique(&mut devices);
-    Ok(devices)
+    make_ids_unique(&mut recording.devices);
+    Ok(recording)
 }
 
 /// At most this many devices in one recording. A machine has a handful of power supplies (a desk of
@@ -161,7 +183,7 @@ pub fn make_ids_unique(devices: &mut [RawDevice]) {
 /// a value, so the bound keeps the parsed records of any input of up to 32 MiB far below 200 MB.
 pub const MAX_LINES: usize = 500_000;
 
-fn parse_form(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
+fn parse_form(bytes: &[u8]) -> Result<Recording, ParseError> {
     let form = detect(bytes);
     if form != Some(Format::MacIoregPlist) && bytes.split(|b| *b == b'\n').nth(MAX_LINES).is_some()
     {
@@ -171,24 +193,37 @@ fn parse_form(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
         ));
     }
     let text = String::from_utf8_lossy(bytes);
+    let (devices, problems) = match form {
+        Some(Format::Record) => record::parse_lenient(&text)?,
+        Some(Format::MacIoregText) => macos::ioreg::parse_text_lenient(&text)?,
+        _ => (parse_strict(form, bytes, &text)?, Vec::new()),
+    };
+    Ok(Recording { devices, problems })
+}
+
+fn parse_strict(
+    form: Option<Format>,
+    bytes: &[u8],
+    text: &str,
+) -> Result<Vec<RawDevice>, ParseError> {
     match form {
-        Some(Format::Record) => record::parse(&text),
-        Some(Format::LinuxUevent) => crate::decode::linux::parse_uevent_text(&text),
-        Some(Format::FreeBsdAcpiconf) => crate::decode::freebsd::parse_acpiconf(&text),
-        Some(Format::OpenBsdSensors) => crate::decode::openbsd::parse_sysctl_apm(&text),
-        Some(Format::NetBsdEnvstat) => crate::decode::netbsd::parse_envstat(&text),
-        Some(Format::NetBsdEnvsysXml) => crate::decode::netbsd::parse_envsys_xml(&text),
+        Some(Format::Record) => record::parse(text),
+        Some(Format::LinuxUevent) => crate::decode::linux::parse_uevent_text(text),
+        Some(Format::FreeBsdAcpiconf) => crate::decode::freebsd::parse_acpiconf(text),
+        Some(Format::OpenBsdSensors) => crate::decode::openbsd::parse_sysctl_apm(text),
+        Some(Format::NetBsdEnvstat) => crate::decode::netbsd::parse_envstat(text),
+        Some(Format::NetBsdEnvsysXml) => crate::decode::netbsd::parse_envsys_xml(text),
         Some(Format::WindowsBatteryQuery) => {
-            crate::decode::windows::capture::parse_battery_query(&text)
+            crate::decode::windows::capture::parse_battery_query(text)
         }
         Some(Format::WindowsWin32Battery) => {
-            crate::decode::windows::capture::parse_win32_battery(&text)
+            crate::decode::windows::capture::parse_win32_battery(text)
         }
         Some(Format::WindowsBatteryReport) => {
-            Ok(crate::decode::windows::capture::parse_battery_report(&text))
+            Ok(crate::decode::windows::capture::parse_battery_report(text))
         }
         Some(Format::MacIoregPlist) => macos::ioreg::parse_plist(bytes),
-        Some(Format::MacIoregText) => macos::ioreg::parse_text(&text),
+        Some(Format::MacIoregText) => macos::ioreg::parse_text(text),
         None => Err(ParseError::new(
             0,
             "not a recording voltaic reads: expected a `voltaic record` file, Linux uevent text \
@@ -300,11 +335,26 @@ mod tests {
         assert!(b.percentage.is_some_and(|p| (p - 97.6).abs() < 0.1));
         // 65535 is "not available": the estimate is charge ÷ current, never 45 days.
         assert!(b.time_to_empty.is_some_and(|t| t.as_secs() < 5 * 3600));
-        let err = parse_recording(
+        // One mangled value (no comma between dictionary entries) keeps the battery: the field is kept
+        // as text and listed with its line.
+        let recording = read_recording(
             b"  \"CurrentCapacity\" = 34\n  \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n",
         )
-        .err();
-        assert_eq!(err.map(|e| e.line), Some(2));
+        .unwrap_or_default();
+        assert_eq!(recording.devices[0].record.int("CurrentCapacity"), Some(34));
+        assert_eq!(
+            recording.devices[0].record.text("BatteryData").as_deref(),
+            Some("{\"Ra03\"=0 \"Ra10\"=0}")
+        );
+        assert_eq!(recording.problems.len(), 1);
+        assert!(
+            recording.problems[0]
+                .reason
+                .starts_with("line 2: \"BatteryData\"")
+        );
+        // Strictly read, it is an error naming the line.
+        let err = macos::ioreg::parse_text("  \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n").err();
+        assert_eq!(err.map(|e| e.line), Some(1));
     }
 
     /// A binary plist of `levels` arrays, each holding the previous one twice (a "DAG bomb": a few hundred
@@ -417,6 +467,32 @@ mod tests {
             let second = decoded.batteries.iter().find(|b| b.id == "BAT0#3");
             assert_eq!(second.and_then(|b| b.percentage), Some(90.0));
         }
+    }
+
+    #[test]
+    fn one_bad_value_in_a_record_keeps_the_device() {
+        let text = "voltaic-record 1\n[macos AppleSmartBattery]\nCurrentCapacity = 80\nMaxCapacity = 100\n\
+                    Serial = <zz>\nName = \"cut short\nDesignCapacity = \"bad \\q escape\"\n";
+        let recording = read_recording(text.as_bytes()).unwrap_or_default();
+        let d = &recording.devices[0];
+        assert_eq!(d.record.int("CurrentCapacity"), Some(80));
+        assert_eq!(d.record.text("Serial").as_deref(), Some("<zz>"));
+        let lines: Vec<&str> = recording
+            .problems
+            .iter()
+            .map(|p| p.reason.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(lines, ["line 5", "line 6", "line 7"]);
+        assert!(
+            recording
+                .problems
+                .iter()
+                .all(|p| p.id == "AppleSmartBattery")
+        );
+        let b = &crate::decode::decode(&recording.devices).batteries[0];
+        assert_eq!(b.percentage, Some(80.0));
+        // The strict reader still refuses it.
+        assert_eq!(record::parse(text).err().map(|e| e.line), Some(5));
     }
 
     #[test]

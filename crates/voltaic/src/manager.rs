@@ -37,8 +37,9 @@ enum Source {
     System,
     /// A directory laid out like `/sys/class/power_supply`.
     SysfsTree(PathBuf),
-    /// A parsed recording file (record text form, uevent text, …): fixed values.
-    Recording(Arc<Vec<RawDevice>>),
+    /// A parsed recording file (record text form, uevent text, …): fixed values, and the fields that could
+    /// not be read (listed as skipped).
+    Recording(Arc<Vec<RawDevice>>, Arc<Vec<Skipped>>),
 }
 
 /// Everything read at one moment: batteries (system and peripheral), power sources, and the devices
@@ -96,13 +97,13 @@ impl Manager {
             )
             .with_path(path));
         }
-        let devices = voltaic_core::replay::parse_recording(&bytes).map_err(|e| {
+        let recording = voltaic_core::replay::read_recording(&bytes).map_err(|e| {
             Error::new(ErrorKind::InvalidRecording, "reading the recording")
                 .with_path(path)
                 .with_source(e)
         })?;
         Ok(Manager {
-            source: Source::Recording(Arc::new(devices)),
+            source: Source::Recording(Arc::new(recording.devices), Arc::new(recording.problems)),
         })
     }
 
@@ -118,7 +119,7 @@ impl Manager {
         match &self.source {
             Source::System => sys::read_all().map(|r| (r.devices, r.unreadable)),
             Source::SysfsTree(root) => sysfs::read_tree(root).map(|t| (t.devices, t.unreadable)),
-            Source::Recording(devices) => Ok((devices.to_vec(), Vec::new())),
+            Source::Recording(devices, problems) => Ok((devices.to_vec(), problems.to_vec())),
         }
     }
 
@@ -181,7 +182,7 @@ impl Manager {
                 )
                 .with_path(root)
             })?,
-            Source::Recording(devices) => devices.iter().find(|d| d.id == battery.id).cloned(),
+            Source::Recording(devices, _) => devices.iter().find(|d| d.id == battery.id).cloned(),
         };
         let gone = || {
             Error::new(

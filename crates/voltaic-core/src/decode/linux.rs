@@ -200,8 +200,12 @@ enum Class {
 }
 
 fn classify(id: &str, p: Props<'_>) -> Class {
-    let Some(ty) = p.raw("TYPE") else {
-        // Kernels before 4.x left TYPE out of the uevent (the AC and hidpp captures): infer it.
+    // `Unknown` is what the kernel prints for a driver that never set the type (POWER_SUPPLY_TYPE_UNKNOWN,
+    // first in `power_supply_type_text[]` of drivers/power/supply/power_supply_sysfs.c): as good as none.
+    let Some(ty) = p.raw("TYPE").filter(|t| !t.is_empty() && t != "Unknown") else {
+        // Kernels before 4.x left TYPE out of the uevent (the AC and hidpp captures): infer it from the
+        // attributes, as for an `Unknown` type. `PRESENT` alone also means a battery (a bay); `ONLINE`
+        // without any battery attribute a power source.
         let battery_like = [
             "STATUS",
             "CAPACITY",
@@ -732,6 +736,22 @@ mod tests {
         // Time = charge ÷ current = 1.5 h, as the gauge counts it.
         assert_eq!(b.time_to_empty, Some(Duration::from_secs(5400)));
         assert!(b.derived.contains(Field::TimeToEmpty));
+    }
+
+    #[test]
+    fn unknown_type_is_inferred_from_the_attributes() {
+        let text = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Unknown\nPOWER_SUPPLY_STATUS=Discharging\n\
+                    POWER_SUPPLY_PRESENT=1\nPOWER_SUPPLY_CHARGE_NOW=2000000\nPOWER_SUPPLY_CHARGE_FULL=4000000\n\
+                    POWER_SUPPLY_NAME=ADP1\nPOWER_SUPPLY_TYPE=Unknown\nPOWER_SUPPLY_ONLINE=1\n\
+                    POWER_SUPPLY_NAME=odd\nPOWER_SUPPLY_TYPE=Unknown\n";
+        let devices = parse_uevent_text(text).unwrap_or_default();
+        let out = crate::decode::decode(&devices);
+        assert_eq!(out.batteries.len(), 1);
+        assert_eq!(out.batteries[0].percentage, Some(50.0));
+        assert_eq!(out.power_sources.len(), 1);
+        assert_eq!(out.power_sources[0].id, "ADP1");
+        assert_eq!(out.power_sources[0].online, Some(true));
+        assert!(out.skipped.iter().any(|s| s.id == "odd"));
     }
 
     #[test]

@@ -497,6 +497,27 @@ impl TextEntry {
 /// # Errors
 /// A [`ParseError`] naming the first property line that cannot be read, or saying no ioreg property was found.
 pub fn parse_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
+    parse_text_with(text, &mut None)
+}
+
+/// Reads `ioreg` text like [`parse_text`], but a property whose value cannot be read (a cut or mangled
+/// line in a pasted dump) is kept as the text it was and listed with its line, so one broken field does
+/// not lose the battery.
+///
+/// # Errors
+/// As [`parse_text`], except for unreadable property values.
+pub fn parse_text_lenient(
+    text: &str,
+) -> Result<(Vec<RawDevice>, Vec<crate::decode::Skipped>), ParseError> {
+    let mut problems = Some(Vec::new());
+    let devices = parse_text_with(text, &mut problems)?;
+    Ok((devices, problems.unwrap_or_default()))
+}
+
+fn parse_text_with(
+    text: &str,
+    problems: &mut Option<Vec<crate::decode::Skipped>>,
+) -> Result<Vec<RawDevice>, ParseError> {
     let mut entries: Vec<TextEntry> = Vec::new();
     let mut current = TextEntry::default();
     let mut properties = 0usize;
@@ -534,9 +555,23 @@ pub fn parse_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
                 ));
             };
             let mut cursor = ValueCursor::new(rest);
-            let value = cursor
-                .top_value()
-                .map_err(|msg| ParseError::new(n, format!("\"{}\": {msg}", clip(&key))))?;
+            let value = match (cursor.top_value(), problems.as_mut()) {
+                (Ok(value), _) => value,
+                (Err(msg), Some(problems)) => {
+                    let entry = current.name.as_deref().unwrap_or(DEFAULT_ENTRY);
+                    problems.push(crate::decode::Skipped::new(
+                        entry,
+                        format!(
+                            "line {n}: \"{}\": {msg}: kept as text, not read",
+                            clip(&key)
+                        ),
+                    ));
+                    Some(Value::Str(rest.trim().to_owned()))
+                }
+                (Err(msg), None) => {
+                    return Err(ParseError::new(n, format!("\"{}\": {msg}", clip(&key))));
+                }
+            };
             properties += 1;
             if let Some(value) = value {
                 current.record.push(key, value);
