@@ -77,6 +77,13 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
             Os::MacOs => macos::decode(&group, &mut out),
         }
     }
+    // One plausibility rule for every system's values (derived.rs).
+    out.batteries
+        .iter_mut()
+        .for_each(crate::derived::plausible_battery);
+    out.power_sources
+        .iter_mut()
+        .for_each(crate::derived::plausible_source);
     out
 }
 
@@ -94,6 +101,12 @@ pub fn clean_text(s: &str) -> Option<String> {
 /// # Errors
 /// A [`Skipped`] when the record no longer describes a usable battery.
 pub fn decode_battery(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
+    let mut battery = decode_battery_unchecked(device, previous)?;
+    crate::derived::plausible_battery(&mut battery);
+    Ok(battery)
+}
+
+fn decode_battery_unchecked(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
     match device.os {
         Os::Linux => linux::decode_one(device, previous.external_power),
         Os::FreeBsd => freebsd::decode_one(device, previous.external_power),

@@ -336,9 +336,22 @@ fn decode_battery(
         .or_else(|| p.micro("CHARGE_AVG"))
         .filter(|c| *c >= 0.0 && charge_full.is_none_or(|full| *c <= full * 1.1));
 
+    // Energy now and full come from one family: energy_now/energy_full (µWh) when the gauge reports
+    // both, else charge_now/charge_full (µAh) × design voltage when it reports both; never one of each.
+    // A driver giving energy_full but charge_now (or the reverse) would otherwise mix units (a
+    // percentage of 7.9 % where 40 % was right); then only a value whose partner is of its own family,
+    // or the capacity, is used.
+    let energy_full = p.micro_pos("ENERGY_FULL");
+    let energy_now = p
+        .micro("ENERGY_NOW")
+        .or_else(|| p.micro("ENERGY_AVG"))
+        .filter(|e| *e >= 0.0 && energy_full.is_none_or(|full| *e <= full * derived::ENERGY_SLACK));
+    let charge_family = charge_now.is_some() && charge_full.is_some();
+    let energy_family = energy_now.is_some() && energy_full.is_some();
+    let use_charge = !energy_family && charge_family && design_v.is_some();
     // Capacities: energy_* (µWh) when the gauge reports energy, else charge × design voltage.
-    b.energy_full_wh = p.micro_pos("ENERGY_FULL");
-    if b.energy_full_wh.is_none() {
+    b.energy_full_wh = if use_charge { None } else { energy_full };
+    if b.energy_full_wh.is_none() && (use_charge || energy_now.is_none()) {
         b.energy_full_wh = charge_full.zip(design_v).map(|(c, v)| c * v);
         b.derived
             .insert_if(Field::EnergyFull, b.energy_full_wh.is_some());
@@ -354,12 +367,14 @@ fn decode_battery(
         .and_then(|c| derived::sane_percentage(c as f64));
     // Energy now: energy_now, energy_avg (PowerPC pmu_battery gives only *_avg), the charge family,
     // and last (as UPower) capacity % × full.
-    b.energy_wh = p
-        .micro("ENERGY_NOW")
-        .or_else(|| p.micro("ENERGY_AVG"))
-        .filter(|e| *e >= 0.0 && b.energy_full_wh.is_none_or(|full| *e <= full * 1.1));
+    b.energy_wh = if use_charge { None } else { energy_now };
     if b.energy_wh.is_none() {
-        b.energy_wh = charge_now.zip(design_v).map(|(c, v)| c * v);
+        // From charge only when full is of the charge family too (or unknown).
+        if !b.derived.contains(Field::EnergyFull) && b.energy_full_wh.is_some() {
+            b.energy_wh = None;
+        } else {
+            b.energy_wh = charge_now.zip(design_v).map(|(c, v)| c * v);
+        }
         if b.energy_wh.is_none() {
             b.energy_wh = capacity
                 .zip(b.energy_full_wh)
@@ -528,9 +543,13 @@ fn infer_unknown_state(b: &mut Battery) {
                 b.state_reason = Some("status Unknown on external power at a full charge".into());
             } else {
                 b.state = State::NotCharging;
-                b.state_reason = Some(not_charging_reason(b).unwrap_or_else(|| {
-                    "status Unknown on external power with no current: charging is paused".into()
-                }));
+                // Say only what was observed: a measured rate of ~0, or no rate reported at all.
+                let observed = if b.power_w.is_some() {
+                    "status Unknown on external power with no current flowing"
+                } else {
+                    "status Unknown on external power; the battery reports no current"
+                };
+                b.state_reason = Some(not_charging_reason(b).unwrap_or_else(|| observed.into()));
             }
             b.derived.insert(Field::State);
         }
@@ -736,6 +755,47 @@ mod tests {
         // Time = charge ÷ current = 1.5 h, as the gauge counts it.
         assert_eq!(b.time_to_empty, Some(Duration::from_secs(5400)));
         assert!(b.derived.contains(Field::TimeToEmpty));
+    }
+
+    #[test]
+    fn energy_now_and_full_come_from_one_unit_family() {
+        // energy_full in µWh, charge_now/charge_full in µAh, a design voltage that is a cell's: the charge
+        // ratio (40 %) is right, mixing charge × voltage with energy_full (15.8 %) is not.
+        let base = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\n\
+                    POWER_SUPPLY_VOLTAGE_MIN_DESIGN=3800000\nPOWER_SUPPLY_ENERGY_FULL=48000000\n\
+                    POWER_SUPPLY_CHARGE_NOW=2000000\n";
+        let with_full = format!("{base}POWER_SUPPLY_CHARGE_FULL=5000000\n");
+        let b =
+            &crate::decode::decode(&parse_uevent_text(&with_full).unwrap_or_default()).batteries[0];
+        assert_eq!(b.percentage.map(|p| (p * 10.0).round()), Some(400.0));
+        assert_eq!(b.energy_wh.map(|e| (e * 10.0).round()), Some(76.0));
+        assert_eq!(b.energy_full_wh.map(|e| (e * 10.0).round()), Some(190.0));
+        // Without charge_full, charge now has no partner of its family: no energy, no percentage
+        // made of mixed units.
+        let b = &crate::decode::decode(&parse_uevent_text(base).unwrap_or_default()).batteries[0];
+        assert_eq!(b.energy_full_wh, Some(48.0));
+        assert_eq!((b.energy_wh, b.percentage), (None, None));
+    }
+
+    #[test]
+    fn unknown_status_reason_says_only_what_was_observed() {
+        let base = "POWER_SUPPLY_NAME=AC\nPOWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=1\n\
+                    POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Unknown\n\
+                    POWER_SUPPLY_CAPACITY=60\n";
+        let reason = |text: &str| {
+            crate::decode::decode(&parse_uevent_text(text).unwrap_or_default()).batteries[0]
+                .state_reason
+                .clone()
+        };
+        assert_eq!(
+            reason(base).as_deref(),
+            Some("status Unknown on external power; the battery reports no current")
+        );
+        let measured = format!("{base}POWER_SUPPLY_POWER_NOW=0\n");
+        assert_eq!(
+            reason(&measured).as_deref(),
+            Some("status Unknown on external power with no current flowing")
+        );
     }
 
     #[test]
