@@ -124,11 +124,53 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
         }
     }
     let external_power = external_power(&sources);
+    let first = out.batteries.len();
     for (device, props) in batteries {
         out.push(decode_battery(&device.id, props, external_power));
     }
+    drop_second_links(out, first);
     out.power_sources.extend(sources);
 }
+
+/// One peripheral seen through two links (a mouse on its cable and its receiver, a pad through `hid` and
+/// its vendor driver) appears as two power supplies with the same model and serial: the first is kept,
+/// the others are listed as skipped. A serial is what tells two devices of one model apart, so without
+/// one nothing is merged.
+fn drop_second_links(out: &mut Decoded, first: usize) {
+    let mut seen: std::collections::HashMap<(String, Option<String>), String> =
+        std::collections::HashMap::new();
+    let mut kept = Vec::with_capacity(out.batteries.len());
+    for b in out.batteries.drain(first..).collect::<Vec<_>>() {
+        let key = b
+            .serial
+            .clone()
+            .filter(|_| b.kind == Kind::Peripheral)
+            .map(|serial| (serial, b.model.clone()));
+        match key {
+            Some(key) if seen.contains_key(&key) => {
+                let other = seen.get(&key).cloned().unwrap_or_default();
+                out.skipped.push(Skipped::new(
+                    b.id.clone(),
+                    format!(
+                        "the same device as {other} (serial {}), seen through a second link",
+                        key.0
+                    ),
+                ));
+            }
+            Some(key) => {
+                seen.insert(key, b.id.clone());
+                kept.push(b);
+            }
+            None => kept.push(b),
+        }
+    }
+    out.batteries.extend(kept);
+}
+
+/// The key under which a shell carries the `wireless_status` attribute of the USB interface a peripheral's
+/// power supply hangs off (`connected` / `disconnected`; Documentation/ABI/testing/sysfs-bus-usb, Linux
+/// 6.5+): a receiver dongle whose headset or mouse is switched off keeps reporting the last charge.
+pub const USB_WIRELESS_STATUS: &str = "USB_WIRELESS_STATUS";
 
 /// Whether the machine is on external power: any system Mains / USB / wireless source online (UPower
 /// `up-device-supply.c`). `None` when the machine exposes no such source at all.
@@ -305,6 +347,15 @@ fn decode_battery(
 ) -> Result<Battery, Skipped> {
     if p.int("PRESENT") == Some(0) {
         return Err(Skipped::new(id, "battery not present (empty bay)"));
+    }
+    if p.record
+        .text(USB_WIRELESS_STATUS)
+        .is_some_and(|s| s.trim() == "disconnected")
+    {
+        return Err(Skipped::new(
+            id,
+            "wireless peripheral disconnected from its receiver (wireless_status): its charge is not live",
+        ));
     }
     let kind = if is_peripheral(id, p) {
         Kind::Peripheral
@@ -796,6 +847,38 @@ mod tests {
             reason(&measured).as_deref(),
             Some("status Unknown on external power with no current flowing")
         );
+    }
+
+    #[test]
+    fn disconnected_and_second_link_peripherals_are_not_shown() {
+        let text = "POWER_SUPPLY_NAME=hid-headset-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=69\nUSB_WIRELESS_STATUS=disconnected\n\
+                    POWER_SUPPLY_NAME=hid-mouse-usb-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=40\nPOWER_SUPPLY_MODEL_NAME=MX\nPOWER_SUPPLY_SERIAL_NUMBER=AB12\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=40\nPOWER_SUPPLY_MODEL_NAME=MX\nPOWER_SUPPLY_SERIAL_NUMBER=AB12\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_1\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=80\nPOWER_SUPPLY_MODEL_NAME=MX\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_2\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=90\nPOWER_SUPPLY_MODEL_NAME=MX\nUSB_WIRELESS_STATUS=connected\n";
+        let out = crate::decode::decode(&parse_uevent_text(text).unwrap_or_default());
+        let ids: Vec<&str> = out.batteries.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "hid-mouse-usb-battery",
+                "hidpp_battery_1",
+                "hidpp_battery_2"
+            ]
+        );
+        let reason = |id: &str| {
+            out.skipped
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| s.reason.clone())
+        };
+        assert!(reason("hid-headset-battery").is_some_and(|r| r.contains("wireless_status")));
+        assert!(reason("hidpp_battery_0").is_some_and(|r| r.contains("hid-mouse-usb-battery")));
     }
 
     #[test]
