@@ -114,6 +114,17 @@ pub(crate) fn read_device(
             }
         }
     }
+    // A peripheral behind a receiver: the USB interface above its HID device says whether the peripheral
+    // is connected (`wireless_status`, Documentation/ABI/testing/sysfs-bus-usb, Linux 6.5+).
+    if is_battery
+        && record.text("POWER_SUPPLY_SCOPE").as_deref() == Some("Device")
+        && let Some(status) = read_attr(&dir.join("device").join(".."), "wireless_status")
+    {
+        record.push(
+            voltaic_core::decode::linux::USB_WIRELESS_STATUS,
+            Value::Str(status),
+        );
+    }
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
 }
 

@@ -249,3 +249,38 @@ fn this_machine_reads_without_error() {
             .all(|b| b.percentage.is_none_or(|p| (0.0..=100.0).contains(&p)))
     );
 }
+
+/// A headset's receiver stays plugged in when the headset is off; the USB interface above its HID device
+/// says `disconnected`, and the last charge is not shown as live. (Unix: the tree needs a symlink.)
+#[cfg(unix)]
+#[test]
+fn a_disconnected_wireless_peripheral_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tmp.path().join("sys");
+    let hid = sys.join("usb1/1-1/1-1:1.3/0003:1038:12B6.0004");
+    fs::create_dir_all(&hid).unwrap();
+    fs::write(
+        sys.join("usb1/1-1/1-1:1.3/wireless_status"),
+        "disconnected\n",
+    )
+    .unwrap();
+    let class = tmp.path().join("class");
+    device(
+        &class,
+        "hid-headset-battery",
+        "POWER_SUPPLY_NAME=hid-headset-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+         POWER_SUPPLY_CAPACITY=69\n",
+    );
+    std::os::unix::fs::symlink(&hid, class.join("hid-headset-battery/device")).unwrap();
+    let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
+    assert!(snapshot.batteries.is_empty(), "{snapshot:?}");
+    assert!(
+        snapshot
+            .skipped
+            .iter()
+            .any(|s| s.id == "hid-headset-battery" && s.reason.contains("wireless_status"))
+    );
+    fs::write(sys.join("usb1/1-1/1-1:1.3/wireless_status"), "connected\n").unwrap();
+    let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
+    assert_eq!(snapshot.batteries[0].percentage, Some(69.0));
+}
