@@ -209,7 +209,7 @@ enum Incoming {
     Event(Event),
     /// A thread could not go on (terminal input failed, or it panicked).
     Failed(io::Error),
-    /// SIGTERM or SIGHUP arrived: end as for `q`.
+    /// SIGTERM, SIGHUP or SIGINT arrived: end as for `q`.
     Terminate,
 }
 
