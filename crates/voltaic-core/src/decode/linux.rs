@@ -167,6 +167,11 @@ fn drop_second_links(out: &mut Decoded, first: usize) {
     out.batteries.extend(kept);
 }
 
+/// The key under which the Linux shell carries the machine's DMI product name
+/// (`/sys/devices/virtual/dmi/id/product_name`) in a battery's record: rules for one maker's hardware
+/// (the Intel MacBook `capacity` quirk) need it.
+pub const DMI_PRODUCT_NAME: &str = "DMI_PRODUCT_NAME";
+
 /// The key under which a shell carries the `wireless_status` attribute of the USB interface a peripheral's
 /// power supply hangs off (`connected` / `disconnected`; Documentation/ABI/testing/sysfs-bus-usb, Linux
 /// 6.5+): a receiver dongle whose headset or mouse is switched off keeps reporting the last charge.
@@ -436,14 +441,30 @@ fn decode_battery(
 
     // Percentage: the kernel's `capacity` (the gauge's own state of charge) when sane, else energy ÷
     // full, else charge ÷ full (a ratio needs no voltage).
+    let ratio = match (b.energy_wh, b.energy_full_wh) {
+        (Some(now), Some(full)) => derived::percentage_from(now, full),
+        _ => charge_now
+            .zip(charge_full)
+            .and_then(|(now, full)| derived::percentage_from(now, full)),
+    };
     b.percentage = capacity;
+    // Intel MacBooks: `capacity` is not the state of charge there. UPower ignores it on machines whose DMI
+    // product name starts with "MacBook" (`is_macbook()` sets "ignore-system-percentage",
+    // src/linux/up-enumerator-udev.c). voltaic prefers the energy/charge ratio only when the two disagree
+    // by more than 10 points. Apple Silicon (macsmc-battery) has no DMI and keeps `capacity`: there
+    // charge_now is the bogus one (AsahiLinux/linux#522).
+    let intel_macbook = p
+        .record
+        .text(DMI_PRODUCT_NAME)
+        .is_some_and(|n| n.trim_start().starts_with("MacBook"));
+    if intel_macbook
+        && let (Some(c), Some(r)) = (capacity, ratio)
+        && (c - r).abs() > 10.0
+    {
+        b.percentage = None;
+    }
     if b.percentage.is_none() {
-        b.percentage = match (b.energy_wh, b.energy_full_wh) {
-            (Some(now), Some(full)) => derived::percentage_from(now, full),
-            _ => charge_now
-                .zip(charge_full)
-                .and_then(|(now, full)| derived::percentage_from(now, full)),
-        };
+        b.percentage = ratio;
         b.derived
             .insert_if(Field::Percentage, b.percentage.is_some());
     }
@@ -879,6 +900,32 @@ mod tests {
         };
         assert!(reason("hid-headset-battery").is_some_and(|r| r.contains("wireless_status")));
         assert!(reason("hidpp_battery_0").is_some_and(|r| r.contains("hid-mouse-usb-battery")));
+    }
+
+    #[test]
+    fn intel_macbook_capacity_yields_to_the_charge_ratio() {
+        let base = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\n\
+                    POWER_SUPPLY_CAPACITY=100\nPOWER_SUPPLY_CHARGE_NOW=2000000\nPOWER_SUPPLY_CHARGE_FULL=4000000\n";
+        let pct = |text: &str| {
+            crate::decode::decode(&parse_uevent_text(text).unwrap_or_default()).batteries[0]
+                .percentage
+        };
+        assert_eq!(
+            pct(&format!("{base}DMI_PRODUCT_NAME=MacBookPro14,1\n")),
+            Some(50.0)
+        );
+        // Elsewhere (and on Apple Silicon, which has no DMI) the gauge's own capacity stays.
+        assert_eq!(pct(base), Some(100.0));
+        assert_eq!(
+            pct(&format!("{base}DMI_PRODUCT_NAME=ThinkPad T480s\n")),
+            Some(100.0)
+        );
+        // Close enough: capacity is kept on a MacBook too.
+        let close = base.replace("CAPACITY=100", "CAPACITY=55");
+        assert_eq!(
+            pct(&format!("{close}DMI_PRODUCT_NAME=MacBookAir7,2\n")),
+            Some(55.0)
+        );
     }
 
     #[test]
