@@ -71,6 +71,7 @@ fn every_sample_tree_gives_schema_valid_json_with_the_fixed_keys() {
     let keys = [
         "id",
         "kind",
+        "peripheral",
         "state",
         "percentage",
         "energy_wh",

@@ -78,9 +78,7 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
         }
     }
     // One plausibility rule for every system's values (derived.rs).
-    out.batteries
-        .iter_mut()
-        .for_each(crate::derived::plausible_battery);
+    out.batteries.iter_mut().for_each(finish);
     out.power_sources
         .iter_mut()
         .for_each(crate::derived::plausible_source);
@@ -102,8 +100,21 @@ pub fn clean_text(s: &str) -> Option<String> {
 /// A [`Skipped`] when the record no longer describes a usable battery.
 pub fn decode_battery(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
     let mut battery = decode_battery_unchecked(device, previous)?;
-    crate::derived::plausible_battery(&mut battery);
+    finish(&mut battery);
     Ok(battery)
+}
+
+/// What every decoder's battery goes through last: the plausibility rule, and a peripheral's kind from
+/// its name where the decoder could not tell (`Other` when the name does not say either).
+fn finish(battery: &mut Battery) {
+    crate::derived::plausible_battery(battery);
+    if battery.kind == crate::Kind::Peripheral && battery.peripheral.is_none() {
+        let name = [&battery.model, &battery.vendor]
+            .into_iter()
+            .flatten()
+            .find_map(|n| crate::PeripheralKind::from_name(n));
+        battery.peripheral = Some(name.unwrap_or(crate::PeripheralKind::Other));
+    }
 }
 
 fn decode_battery_unchecked(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {

@@ -30,6 +30,6 @@ pub mod replay;
 pub mod source;
 pub mod text;
 
-pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
+pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, PeripheralKind, State, Technology};
 pub use derived::{Derived, Field};
 pub use source::{PowerSource, SourceKind};

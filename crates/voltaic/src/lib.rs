@@ -25,8 +25,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use manager::{Manager, Snapshot};
 pub use voltaic_core::decode::Skipped;
 pub use voltaic_core::{
-    Battery, ChargeBehaviour, Date, Derived, Field, Kind, Level, PowerSource, SourceKind, State,
-    Technology,
+    Battery, ChargeBehaviour, Date, Derived, Field, Kind, Level, PeripheralKind, PowerSource,
+    SourceKind, State, Technology,
 };
 
 /// The README's examples, compiled and run as doctests so they cannot drift.

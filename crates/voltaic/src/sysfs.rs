@@ -114,18 +114,43 @@ pub(crate) fn read_device(
             }
         }
     }
-    // A peripheral behind a receiver: the USB interface above its HID device says whether the peripheral
-    // is connected (`wireless_status`, Documentation/ABI/testing/sysfs-bus-usb, Linux 6.5+).
-    if is_battery
-        && record.text("POWER_SUPPLY_SCOPE").as_deref() == Some("Device")
-        && let Some(status) = read_attr(&dir.join("device").join(".."), "wireless_status")
-    {
-        record.push(
-            voltaic_core::decode::linux::USB_WIRELESS_STATUS,
-            Value::Str(status),
-        );
+    if is_battery && record.text("POWER_SUPPLY_SCOPE").as_deref() == Some("Device") {
+        peripheral_context(&dir, &mut record);
     }
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
+}
+
+/// What a peripheral's power supply does not say itself. The USB interface above its HID device says
+/// whether a receiver's peripheral is connected (`wireless_status`, Documentation/ABI/testing/sysfs-bus-usb,
+/// Linux 6.5+); a game pad's input device (`device/input/inputN`, a sibling of the supply under the HID
+/// device) has the name and Bluetooth address its supply lacks.
+fn peripheral_context(dir: &Path, record: &mut Record) {
+    use voltaic_core::decode::linux::{INPUT_NAME, INPUT_UNIQ, USB_WIRELESS_STATUS};
+    let device = dir.join("device");
+    if let Some(status) = read_attr(&device.join(".."), "wireless_status") {
+        record.push(USB_WIRELESS_STATUS, Value::Str(status));
+    }
+    if record.contains("POWER_SUPPLY_MODEL_NAME") {
+        return;
+    }
+    let input = fs::read_dir(device.join("input")).ok().and_then(|entries| {
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("input"))
+            .take(16)
+            .collect();
+        names.sort();
+        names.into_iter().next()
+    });
+    if let Some(input) = input {
+        let input = device.join("input").join(input);
+        for (key, attr) in [(INPUT_NAME, "name"), (INPUT_UNIQ, "uniq")] {
+            if let Some(value) = read_attr(&input, attr) {
+                record.push(key, Value::Str(value));
+            }
+        }
+    }
 }
 
 fn uevent_record(text: &str) -> Record {

@@ -284,3 +284,27 @@ fn a_disconnected_wireless_peripheral_is_skipped() {
     let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
     assert_eq!(snapshot.batteries[0].percentage, Some(69.0));
 }
+
+/// A game pad's supply has no model or serial; the input device beside it under the HID device has.
+#[cfg(unix)]
+#[test]
+fn a_game_pad_takes_name_and_serial_from_its_input_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hid = tmp.path().join("sys/0005:054C:0CE6.0004");
+    fs::create_dir_all(hid.join("input/input21")).unwrap();
+    fs::write(hid.join("input/input21/name"), "DualSense Wireless Controller\n").unwrap();
+    fs::write(hid.join("input/input21/uniq"), "48:18:8d:24:b6:a9\n").unwrap();
+    let class = tmp.path().join("class");
+    let id = "ps-controller-battery-48:18:8d:24:b6:a9";
+    device(
+        &class,
+        id,
+        "POWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\nPOWER_SUPPLY_CAPACITY=35\n",
+    );
+    std::os::unix::fs::symlink(&hid, class.join(id).join("device")).unwrap();
+    let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
+    let pad = &snapshot.batteries[0];
+    assert_eq!(pad.model.as_deref(), Some("DualSense Wireless Controller"));
+    assert_eq!(pad.serial.as_deref(), Some("48:18:8d:24:b6:a9"));
+    assert_eq!(pad.peripheral, Some(voltaic::PeripheralKind::GamePad));
+}

@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use super::{Decoded, Skipped, clean_text};
-use crate::battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
+use crate::battery::{
+    Battery, ChargeBehaviour, Date, Kind, Level, PeripheralKind, State, Technology,
+};
 use crate::derived::{self, Field};
 use crate::record::{Os, ParseError, RawDevice, Record, Value, clip};
 use crate::source::{PowerSource, SourceKind};
@@ -165,6 +167,35 @@ fn drop_second_links(out: &mut Decoded, first: usize) {
         }
     }
     out.batteries.extend(kept);
+}
+
+/// Keys under which the Linux shell carries the `name` and `uniq` of the input device beside a
+/// peripheral's power supply (both children of the same HID device).
+pub const INPUT_NAME: &str = "INPUT_NAME";
+/// See [`INPUT_NAME`].
+pub const INPUT_UNIQ: &str = "INPUT_UNIQ";
+
+/// The peripheral kind a driver's supply name gives away: game-pad drivers (`hid-sony.c`
+/// `sony_controller_battery_%pMR`, `hid-playstation.c` `ps-controller-battery-%pMR`, `hid-nintendo.c`,
+/// `hid-steam.c`, `hid-wiimote`, the xpadneo driver) and the Wacom pen/tablet driver (`wacom_sys.c`
+/// `wacom_battery_%ld`). Generic HID (`hid-…-battery`) and Logitech (`hidpp_battery_%d`) supplies say
+/// nothing: their name does.
+fn peripheral_from_driver(id: &str) -> Option<PeripheralKind> {
+    const GAME_PADS: [&str; 6] = [
+        "sony_controller_battery",
+        "ps-controller-battery",
+        "nintendo_switch_controller_battery",
+        "steam_controller_battery",
+        "wiimote_battery",
+        "xpadneo",
+    ];
+    if GAME_PADS.iter().any(|p| id.starts_with(p)) {
+        Some(PeripheralKind::GamePad)
+    } else if id.starts_with("wacom_battery") {
+        Some(PeripheralKind::TabletPen)
+    } else {
+        None
+    }
 }
 
 /// The key under which the Linux shell carries the machine's DMI product name
@@ -592,6 +623,19 @@ fn decode_battery(
     b.vendor = p.raw("MANUFACTURER").and_then(|t| clean_text(&t));
     b.model = p.raw("MODEL_NAME").and_then(|t| clean_text(&t));
     b.serial = p.raw("SERIAL_NUMBER").and_then(|t| clean_text(&t));
+    if kind == Kind::Peripheral {
+        // Game-pad drivers set no model or serial on their supply (hid-playstation, hid-nintendo): the
+        // input device beside it has them (`device/input/inputN/name` and `uniq`, the Bluetooth address),
+        // which the shell carries as INPUT_NAME / INPUT_UNIQ.
+        if b.model.is_none() {
+            b.model = p.record.text(INPUT_NAME).and_then(|t| clean_text(&t));
+        }
+        if b.serial.is_none() {
+            b.serial = p.record.text(INPUT_UNIQ).and_then(|t| clean_text(&t));
+        }
+        b.peripheral = peripheral_from_driver(id)
+            .or_else(|| b.model.as_deref().and_then(PeripheralKind::from_name));
+    }
     b.technology = p
         .raw("TECHNOLOGY")
         .map_or(Technology::Unknown, |t| Technology::parse(&t));
@@ -926,6 +970,37 @@ mod tests {
             pct(&format!("{close}DMI_PRODUCT_NAME=MacBookAir7,2\n")),
             Some(55.0)
         );
+    }
+
+    #[test]
+    fn peripherals_get_a_kind_and_a_game_pad_its_input_name() {
+        let text = "POWER_SUPPLY_NAME=ps-controller-battery-48:18:8d:24:b6:a9\nPOWER_SUPPLY_CAPACITY=35\n\
+                    INPUT_NAME=DualSense Wireless Controller\nINPUT_UNIQ=48:18:8d:24:b6:a9\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_5\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=60\nPOWER_SUPPLY_MODEL_NAME=Wireless Keyboard K270\n\
+                    POWER_SUPPLY_NAME=hid-aa:bb-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=60\nPOWER_SUPPLY_MODEL_NAME=Arctis 7\n\
+                    POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=60\n";
+        let out = crate::decode::decode(&parse_uevent_text(text).unwrap_or_default());
+        let kinds: Vec<Option<PeripheralKind>> =
+            out.batteries.iter().map(|b| b.peripheral).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(PeripheralKind::GamePad),
+                Some(PeripheralKind::Keyboard),
+                Some(PeripheralKind::Other),
+                None
+            ]
+        );
+        let pad = &out.batteries[0];
+        assert_eq!(pad.model.as_deref(), Some("DualSense Wireless Controller"));
+        assert_eq!(pad.serial.as_deref(), Some("48:18:8d:24:b6:a9"));
+        assert_eq!(
+            PeripheralKind::from_name("Apple Magic Trackpad"),
+            Some(PeripheralKind::Touchpad)
+        );
+        assert_eq!(PeripheralKind::from_name("Penguin"), None);
     }
 
     #[test]
