@@ -179,17 +179,45 @@ pub fn make_ids_unique(devices: &mut [RawDevice]) {
     }
 }
 
-/// At most this many lines in a text recording (a full `ioreg -l` is some 100 000): every line can become
-/// a value, so the bound keeps the parsed records of any input of up to 32 MiB far below 200 MB.
+/// At most this many lines in a `voltaic record` file, uevent text or `ioreg` text (a full `ioreg -l` is
+/// some 100 000): every line can become a value, so the bound keeps the parsed records of any input of up
+/// to 32 MiB far below 200 MB.
 pub const MAX_LINES: usize = 500_000;
+
+/// At most this many lines of a BSD or Windows tool's output (`acpiconf`, `sysctl hw.sensors`, `apm`,
+/// `envstat`, BatteryQuery, Win32_Battery): one machine's output is a few hundred lines, and these
+/// parsers keep a richer record per line.
+pub const MAX_TOOL_LINES: usize = 20_000;
+
+/// At most this many bytes of an XML form other than an ioreg plist (NetBSD's envsys dictionary, a
+/// Windows battery report): both are well below 1 MiB on a real machine; their parsers build a tree.
+pub const MAX_XML_BYTES: usize = 8 << 20;
 
 fn parse_form(bytes: &[u8]) -> Result<Recording, ParseError> {
     let form = detect(bytes);
-    if form != Some(Format::MacIoregPlist) && bytes.split(|b| *b == b'\n').nth(MAX_LINES).is_some()
-    {
+    let (max_lines, max_bytes) = match form {
+        Some(Format::MacIoregPlist) => (usize::MAX, usize::MAX),
+        Some(Format::Record | Format::LinuxUevent | Format::MacIoregText) => {
+            (MAX_LINES, usize::MAX)
+        }
+        Some(
+            Format::NetBsdEnvsysXml | Format::WindowsBatteryReport | Format::WindowsWin32Battery,
+        ) => (usize::MAX, MAX_XML_BYTES),
+        _ => (MAX_TOOL_LINES, usize::MAX),
+    };
+    if bytes.len() > max_bytes {
         return Err(ParseError::new(
-            MAX_LINES,
-            format!("more than {MAX_LINES} lines: not a recording of one machine's power supplies"),
+            0,
+            format!(
+                "larger than {} MiB: not this form's output for one machine",
+                max_bytes >> 20
+            ),
+        ));
+    }
+    if max_lines != usize::MAX && bytes.split(|b| *b == b'\n').nth(max_lines).is_some() {
+        return Err(ParseError::new(
+            max_lines,
+            format!("more than {max_lines} lines: not a recording of one machine's power supplies"),
         ));
     }
     let text = String::from_utf8_lossy(bytes);
@@ -449,6 +477,25 @@ mod tests {
         assert_eq!(
             err.as_deref(),
             Some("line 10001: more than 10000 entries in one device")
+        );
+    }
+
+    #[test]
+    fn tool_outputs_and_xml_forms_have_their_own_bounds() {
+        // 499 000 envstat lines built a 600 MB record; a tool's output of one machine is short.
+        let text = format!("[acpibat0]\n{}", "       present:      ON\n".repeat(30_000));
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("more than 20000 lines")));
+        let xml = format!(
+            "<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<dict><key>acpibat0</key><array>{}</array></dict></plist>\n",
+            "<dict><key>cur-value</key><integer>1</integer></dict>".repeat(200_000)
+        );
+        let err = parse_recording(xml.as_bytes()).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("larger than 8 MiB: not this form's output for one machine")
         );
     }
 

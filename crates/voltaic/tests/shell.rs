@@ -292,7 +292,11 @@ fn a_game_pad_takes_name_and_serial_from_its_input_device() {
     let tmp = tempfile::tempdir().unwrap();
     let hid = tmp.path().join("sys/0005:054C:0CE6.0004");
     fs::create_dir_all(hid.join("input/input21")).unwrap();
-    fs::write(hid.join("input/input21/name"), "DualSense Wireless Controller\n").unwrap();
+    fs::write(
+        hid.join("input/input21/name"),
+        "DualSense Wireless Controller\n",
+    )
+    .unwrap();
     fs::write(hid.join("input/input21/uniq"), "48:18:8d:24:b6:a9\n").unwrap();
     let class = tmp.path().join("class");
     let id = "ps-controller-battery-48:18:8d:24:b6:a9";
