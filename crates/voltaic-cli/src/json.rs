@@ -61,6 +61,7 @@ pub struct WatchDocument<'a> {
 pub struct BatteryView<'a> {
     id: &'a str,
     kind: &'static str,
+    peripheral: Option<&'static str>,
     state: &'static str,
     state_raw: Option<&'a str>,
     state_reason: Option<&'a str>,
@@ -124,6 +125,7 @@ impl<'a> BatteryView<'a> {
         BatteryView {
             id: &b.id,
             kind: b.kind.as_str(),
+            peripheral: b.peripheral.map(voltaic::PeripheralKind::as_str),
             state: b.state.as_str(),
             state_raw: b.state_raw.as_deref(),
             state_reason: b.state_reason.as_deref(),

@@ -187,7 +187,13 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.is::<limit::Reported>() => ExitCode::FAILURE,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "voltaic: error: {e:#}");
+            // The message may quote a path or a recording: escaped like every device string.
+            let message = format!("{e:#}");
+            let _ = writeln!(
+                io::stderr(),
+                "voltaic: error: {}",
+                voltaic::core::text::escape(&message)
+            );
             ExitCode::FAILURE
         }
     }
@@ -269,7 +275,12 @@ fn run(cli: &Cli) -> Result<()> {
                 std::env::consts::ARCH,
             );
             for skipped in &unreadable {
-                let _ = writeln!(out, "# unreadable {}: {}", skipped.id, skipped.reason);
+                let _ = writeln!(
+                    out,
+                    "# unreadable {}: {}",
+                    voltaic::core::text::escape(&skipped.id),
+                    voltaic::core::text::escape(&skipped.reason)
+                );
             }
             out.push_str(&voltaic::core::record::print(&devices));
             emit(&out)
@@ -306,7 +317,10 @@ fn top(manager: Manager, cli: &Cli, args: &TopArgs) -> Result<()> {
         ThemeArg::Dark => voltaic_top::Theme::Dark,
     };
     let source = match &cli.source.replay {
-        Some(path) => format!("replay {}", path.display()),
+        Some(path) => format!(
+            "replay {}",
+            voltaic::core::text::escape(&path.display().to_string())
+        ),
         None => "this machine".to_owned(),
     };
     let options = voltaic_top::Options {

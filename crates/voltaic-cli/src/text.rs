@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use voltaic::core::text::escape;
 use voltaic::{Battery, Field, Kind, PowerSource, Skipped, State};
 
 /// ANSI styling, on only when asked (a terminal, and `NO_COLOR` unset).
@@ -86,7 +87,7 @@ pub fn report(
             let _ = writeln!(
                 out,
                 "{}",
-                style.dim(&format!("skipped {}: {}", s.id, s.reason))
+                style.dim(&format!("skipped {}: {}", escape(&s.id), escape(&s.reason)))
             );
         }
     }
@@ -157,10 +158,12 @@ fn battery_block(out: &mut String, b: &Battery, style: Style) -> bool {
         Kind::System => "",
         _ => " (peripheral)",
     };
+    // Every string from a device or a recording goes through `escape`: no control character reaches the
+    // terminal, no newline forges a line.
     let title = if b.display_name() == b.id {
-        b.id.clone()
+        escape(&b.id).into_owned()
     } else {
-        format!("{}  {}", b.id, b.display_name())
+        format!("{}  {}", escape(&b.id), escape(b.display_name()))
     };
     let _ = writeln!(out, "{}{kind}", style.bold(&title));
 
@@ -168,7 +171,7 @@ fn battery_block(out: &mut String, b: &Battery, style: Style) -> bool {
     let mut state = b.state.to_string();
     state.push_str(mark(Field::State));
     if let Some(reason) = &b.state_reason {
-        let _ = write!(state, " ({reason})");
+        let _ = write!(state, " ({})", escape(reason));
     }
     rows.push(("state", style.state(b.state, &state)));
     if let Some(p) = b.percentage {
@@ -238,7 +241,7 @@ fn battery_block(out: &mut String, b: &Battery, style: Style) -> bool {
         ("serial", &b.serial),
     ] {
         if let Some(v) = value {
-            rows.push((label, v.clone()));
+            rows.push((label, escape(v).into_owned()));
         }
     }
     if b.technology != voltaic::Technology::Unknown {
@@ -274,7 +277,7 @@ fn source_line(out: &mut String, s: &PowerSource, style: Style) -> bool {
     };
     let mut parts = vec![s.kind.as_str().to_owned(), online.to_owned()];
     if let Some(t) = &s.usb_type {
-        parts.push(t.clone());
+        parts.push(escape(t).into_owned());
     }
     let derived = s.derived.contains(Field::Power) && s.power_w.is_some();
     match (s.power_w, s.voltage_v, s.current_a) {
@@ -292,9 +295,9 @@ fn source_line(out: &mut String, s: &PowerSource, style: Style) -> bool {
         parts.push(format!("rated {} W", fmt_num(w, 0)));
     }
     if let Some(name) = &s.name {
-        parts.push(name.clone());
+        parts.push(escape(name).into_owned());
     }
-    let _ = writeln!(out, "{}  {}", style.bold(&s.id), parts.join(", "));
+    let _ = writeln!(out, "{}  {}", style.bold(&escape(&s.id)), parts.join(", "));
     derived
 }
 

@@ -50,12 +50,24 @@ pub fn run(
             let text = if crate::extra::wants_json(output) {
                 line_json(&watcher, &events, &now.to_string(), all)
             } else {
-                lines_text(
+                let mut text = lines_text(
                     &snapshot.batteries,
                     &snapshot.power_sources,
                     &events,
                     &now.to_string(),
-                )
+                );
+                // `-v`: the devices seen but not shown, once, with the first reading.
+                if printed == 0 && output.verbose {
+                    for skipped in &snapshot.skipped {
+                        let _ = writeln!(
+                            text,
+                            "{now} skipped {}: {}",
+                            printable(&skipped.id),
+                            printable(&skipped.reason)
+                        );
+                    }
+                }
+                text
             };
             emit(&text)?;
             printed += 1;
@@ -187,16 +199,9 @@ fn lines_text(
 }
 
 /// A device name fit for a terminal: control characters shown escaped, never sent.
+/// A device string as the terminal may show it (control and bidi characters escaped).
 fn printable(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    voltaic::core::text::escape(id).into_owned()
 }
 
 #[cfg(test)]
@@ -206,7 +211,12 @@ mod tests {
     #[test]
     fn control_characters_in_names_are_escaped() {
         assert_eq!(printable("BAT0"), "BAT0");
-        assert_eq!(printable("x\x1b[2Jy\n"), "x\\u{1b}[2Jy\\n");
+        // The one escaping rule of every text output (voltaic_core::text::escape).
+        assert_eq!(
+            printable("x\x1b[2Jy\n"),
+            voltaic::core::text::escape("x\x1b[2Jy\n")
+        );
+        assert!(!printable("x\x1b[2Jy\n").contains('\x1b'));
     }
 
     #[test]

@@ -78,6 +78,7 @@ fn every_sample_tree_gives_schema_valid_json_with_the_fixed_keys() {
     let keys = [
         "id",
         "kind",
+        "peripheral",
         "state",
         "percentage",
         "energy_wh",
@@ -216,7 +217,8 @@ fn errors_name_the_file_or_line_and_exit_1() {
     let bad = dir.path().join("bad.record");
     std::fs::write(
         &bad,
-        "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_STATUS = \"open\n",
+        // A broken structure (one bad value is only listed: see below).
+        "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_STATUS = {\n",
     )
     .unwrap();
     let out = voltaic(&["--replay", bad.to_str().unwrap()]);
@@ -862,4 +864,179 @@ fn a_second_logger_names_the_first() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("process {}", first.id())), "{err}");
+}
+
+/// Whether `text` holds a character no output of voltaic may write from a device: C0 controls other than
+/// the report's own newlines, DEL, C1 controls, bidi overrides and isolates.
+fn has_unsafe_char(text: &str) -> bool {
+    text.chars().any(|c| {
+        c != '\n'
+            && (c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    })
+}
+
+/// A peripheral names itself: escape sequences in its strings (clear the screen, set the title, write the
+/// clipboard with OSC 52), a bidi override and a newline that would forge a line of the report.
+const HOSTILE_UEVENT: &str = "POWER_SUPPLY_NAME=hid-evil-battery\n\
+    POWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\nPOWER_SUPPLY_STATUS=Discharging\n\
+    POWER_SUPPLY_PRESENT=1\nPOWER_SUPPLY_CAPACITY=69\n\
+    POWER_SUPPLY_MODEL_NAME=M\x1b[2J\x1b[HCLEARED\x1b]0;pwned\x07T\n\
+    POWER_SUPPLY_MANUFACTURER=V\x1b]52;c;cHduZWQ=\x07CLIP\n\
+    POWER_SUPPLY_SERIAL_NUMBER=S\u{202e}LAIRES\u{9b}31m\n\
+    POWER_SUPPLY_NAME=odd\n\
+    POWER_SUPPLY_TYPE=Weird\x1b[31m\n";
+
+/// The same through the record form, where the device id itself is hostile too.
+const HOSTILE_RECORD: &str = "voltaic-record 1\n\
+    [linux \"BAT\\u{1b}]0;pwned\\u{7}\\nforged line\"]\n\
+    POWER_SUPPLY_TYPE = \"Battery\"\nPOWER_SUPPLY_STATUS = \"Charging\"\nPOWER_SUPPLY_CAPACITY = \"50\"\n\
+    POWER_SUPPLY_MODEL_NAME = \"M\\u{1b}[2JT\"\n\
+    [linux \"AC\\u{1b}[H\"]\n\
+    POWER_SUPPLY_TYPE = \"Mains\"\nPOWER_SUPPLY_ONLINE = \"1\"\n\
+    POWER_SUPPLY_MODEL_NAME = \"A\\u{202e}C\"\n";
+
+#[test]
+fn no_output_path_writes_a_control_character_from_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let uevent = dir.path().join("hostile.uevent");
+    std::fs::write(&uevent, HOSTILE_UEVENT).unwrap();
+    let record = dir.path().join("hostile.record");
+    std::fs::write(&record, HOSTILE_RECORD).unwrap();
+    for file in [&uevent, &record] {
+        let file = file.to_str().unwrap();
+        for args in [
+            vec!["--all"],
+            vec!["--all", "-v"],
+            vec!["--all", "-v", "--color", "always"],
+            vec!["watch", "--all", "-v", "--count", "1"],
+            vec!["record"],
+        ] {
+            let mut all = args.clone();
+            all.extend(["--replay", file]);
+            let out = voltaic(&all);
+            assert!(
+                out.status.success(),
+                "{all:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut text = stdout(&out);
+            if args.contains(&"always") {
+                // voltaic's own colour codes are the only escapes allowed.
+                for code in [
+                    "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[32m", "\x1b[33m", "\x1b[0m",
+                ] {
+                    text = text.replace(code, "");
+                }
+            }
+            assert!(
+                !has_unsafe_char(&text),
+                "{all:?} wrote a control character:\n{text:?}"
+            );
+            assert!(
+                !text.contains("\nforged line"),
+                "{all:?}: a value forged a line"
+            );
+            // An id cannot be cleaned (refresh finds the device by it), a skip reason quotes the
+            // device: both are shown escaped.
+            if args[0] != "record" && (file.ends_with(".record") || args.contains(&"-v")) {
+                assert!(text.contains("\\x1b"), "{all:?} shows the escape: {text}");
+            }
+        }
+        // JSON keeps serde_json's escaping: valid, schema-conform, no raw control character.
+        let out = voltaic(&["--all", "-v", "--json", "--replay", file]);
+        let text = stdout(&out);
+        assert!(!has_unsafe_char(&text.replace('\u{202e}', "")), "{text}");
+        validate(&serde_json::from_str(&text).unwrap());
+    }
+    // The model keeps identity strings cleaned (controls removed), the record keeps the raw bytes.
+    let out = stdout(&voltaic(&["--all", "--replay", uevent.to_str().unwrap()]));
+    assert!(out.contains("M[2J[HCLEARED]0;pwnedT"), "{out}");
+    let raw = stdout(&voltaic(&["record", "--replay", uevent.to_str().unwrap()]));
+    assert!(raw.contains(r"V\u{1b}]52;c;cHduZWQ=\u{7}CLIP"), "{raw}");
+    // The skipped device's reason quotes its type escaped.
+    let verbose = stdout(&voltaic(&[
+        "--all",
+        "-v",
+        "--replay",
+        uevent.to_str().unwrap(),
+    ]));
+    assert!(verbose.contains("Weird\\x1b[31m"), "{verbose}");
+}
+
+#[test]
+fn error_messages_quote_input_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.record");
+    std::fs::write(&bad, "voltaic-record 1\n\x1b]0;pwned\x07 = \u{202e}\n").unwrap();
+    let out = voltaic(&["--replay", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!has_unsafe_char(&err), "{err:?}");
+    assert!(err.contains("\\x1b]0;pwned\\x07"), "{err}");
+    // A path with a control character in its name is quoted escaped too.
+    let missing = dir.path().join("no\x1b[2Jsuch");
+    let out = voltaic(&["--replay", missing.to_str().unwrap()]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!has_unsafe_char(&err), "{err:?}");
+    assert!(err.contains("no\\x1b[2Jsuch"), "{err}");
+}
+
+/// Runs voltaic and kills it if it has not ended after a generous grace period: a hang fails the test
+/// instead of stalling the suite (no duration is asserted).
+fn voltaic_or_kill(args: &[&str]) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltaic"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run voltaic");
+    for _ in 0..600 {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn replaying_a_fifo_or_device_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for path in [fifo.to_str().unwrap(), "/dev/zero", "/dev/null"] {
+        let out = voltaic_or_kill(&["--replay", path]).unwrap_or_else(|| panic!("{path} blocked"));
+        assert_eq!(out.status.code(), Some(1), "{path}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a regular file"), "{path}: {err}");
+        assert!(err.contains(path), "the error names the path: {err}");
+    }
+}
+
+#[test]
+fn one_bad_field_keeps_the_recording_and_is_listed_with_v() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pasted.txt");
+    std::fs::write(
+        &file,
+        "$ ioreg -rn AppleSmartBattery\n+-o AppleSmartBattery  <class AppleSmartBattery>\n{\n  \
+         \"ExternalConnected\" = No\n  \"CurrentCapacity\" = 60\n  \"MaxCapacity\" = 100\n  \
+         \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n}\n",
+    )
+    .unwrap();
+    let out = voltaic(&["-v", "--replay", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("charge         60 %"), "{text}");
+    assert!(
+        text.contains("skipped AppleSmartBattery: line 7: \"BatteryData\""),
+        "{text}"
+    );
 }

@@ -18,6 +18,8 @@ pub struct Battery {
     pub id: String,
     /// A system battery (powers this machine) or a peripheral's (mouse, game pad, headset).
     pub kind: Kind,
+    /// What kind of peripheral this battery powers (`None` for a system battery).
+    pub peripheral: Option<PeripheralKind>,
     /// Charging, discharging, full, held by a limit, …
     pub state: State,
     /// The OS's own words for the state, kept for diagnostics (`Not charging`, `Unknown`, `FullyCharged=Yes`).
@@ -97,6 +99,7 @@ impl Battery {
         Battery {
             id: id.into(),
             kind,
+            peripheral: None,
             state: State::Unknown,
             state_raw: None,
             state_reason: None,
@@ -160,6 +163,82 @@ impl Kind {
         match self {
             Kind::System => "system",
             Kind::Peripheral => "peripheral",
+        }
+    }
+}
+
+/// What a peripheral battery powers, as far as the OS tells: the driver (a game-pad or pen driver names
+/// its supply after itself) or the device's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[non_exhaustive]
+pub enum PeripheralKind {
+    /// A mouse or trackball.
+    Mouse,
+    /// A keyboard.
+    Keyboard,
+    /// A separate touchpad (Magic Trackpad).
+    Touchpad,
+    /// A drawing tablet or its pen.
+    TabletPen,
+    /// A game pad or controller.
+    GamePad,
+    /// A headset, headphones or earbuds.
+    Headset,
+    /// Anything else, or not told.
+    Other,
+}
+
+impl PeripheralKind {
+    /// The lower-case word used in JSON output (`game_pad`, `tablet_pen`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeripheralKind::Mouse => "mouse",
+            PeripheralKind::Keyboard => "keyboard",
+            PeripheralKind::Touchpad => "touchpad",
+            PeripheralKind::TabletPen => "tablet_pen",
+            PeripheralKind::GamePad => "game_pad",
+            PeripheralKind::Headset => "headset",
+            PeripheralKind::Other => "other",
+        }
+    }
+
+    /// The kind a device's name says (`Wireless Mouse M560`, `Xbox Wireless Controller`, `Magic
+    /// Trackpad`), by whole words in any case; `None` when no word tells.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<PeripheralKind> {
+        let lower = name.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
+        if has(&["mouse", "trackball"]) {
+            Some(PeripheralKind::Mouse)
+        } else if has(&["keyboard", "keypad"]) {
+            Some(PeripheralKind::Keyboard)
+        } else if has(&["touchpad", "trackpad"]) {
+            Some(PeripheralKind::Touchpad)
+        } else if has(&[
+            "controller",
+            "gamepad",
+            "joystick",
+            "joycon",
+            "dualsense",
+            "dualshock",
+        ]) {
+            Some(PeripheralKind::GamePad)
+        } else if has(&["headset", "headphones", "headphone", "earbuds", "airpods"]) {
+            Some(PeripheralKind::Headset)
+        } else if has(&["pen", "stylus", "tablet", "pencil"]) {
+            Some(PeripheralKind::TabletPen)
+        } else {
+            None
         }
     }
 }

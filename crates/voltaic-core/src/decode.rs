@@ -78,14 +78,20 @@ pub fn decode(devices: &[RawDevice]) -> Decoded {
             Os::MacOs => macos::decode(&group, &mut out),
         }
     }
+    // One plausibility rule for every system's values (derived.rs).
+    out.batteries.iter_mut().for_each(finish);
+    out.power_sources
+        .iter_mut()
+        .for_each(crate::derived::plausible_source);
     out
 }
 
-/// Trims white space and NULs from an identity string (OEM strings are often padded); empty → `None`.
+/// An identity or status string as the model keeps it: padding (white space, NULs; OEM strings are often
+/// padded) trimmed, and control and bidi characters removed ([`crate::text::clean_identity`]); empty →
+/// `None`.
 #[must_use]
 pub fn clean_text(s: &str) -> Option<String> {
-    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
-    (!t.is_empty()).then(|| t.to_owned())
+    crate::text::clean_identity(s)
 }
 
 /// Decodes one battery's record alone (for refresh), given the previous snapshot for context the OS
@@ -94,6 +100,25 @@ pub fn clean_text(s: &str) -> Option<String> {
 /// # Errors
 /// A [`Skipped`] when the record no longer describes a usable battery.
 pub fn decode_battery(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
+    let mut battery = decode_battery_unchecked(device, previous)?;
+    finish(&mut battery);
+    Ok(battery)
+}
+
+/// What every decoder's battery goes through last: the plausibility rule, and a peripheral's kind from
+/// its name where the decoder could not tell (`Other` when the name does not say either).
+pub(crate) fn finish(battery: &mut Battery) {
+    crate::derived::plausible_battery(battery);
+    if battery.kind == crate::Kind::Peripheral && battery.peripheral.is_none() {
+        let name = [&battery.model, &battery.vendor]
+            .into_iter()
+            .flatten()
+            .find_map(|n| crate::PeripheralKind::from_name(n));
+        battery.peripheral = Some(name.unwrap_or(crate::PeripheralKind::Other));
+    }
+}
+
+fn decode_battery_unchecked(device: &RawDevice, previous: &Battery) -> Result<Battery, Skipped> {
     match device.os {
         Os::Linux => linux::decode_one(device, previous.external_power),
         Os::FreeBsd => freebsd::decode_one(device, previous.external_power),

@@ -199,9 +199,144 @@ pub fn duration_hours(hours: f64) -> Option<Duration> {
         .then(|| Duration::from_secs(secs.round() as u64))
 }
 
+/// Above this a battery energy is not a battery a notebook, phone or peripheral carries (the largest
+/// notebook packs are 99.9 Wh, the airline limit; e-bike packs ~1 kWh): 10 kWh is a reading error.
+pub const MAX_ENERGY_WH: f64 = 10_000.0;
+/// Above this a battery or charger voltage is a reading error (USB PD stops at 48 V, packs at ~60 V).
+pub const MAX_VOLTAGE_V: f64 = 1_000.0;
+/// Above this a current in amperes is a reading error (the Linux decoder drops ≥ 100 A already).
+pub const MAX_CURRENT_A: f64 = 1_000.0;
+/// Health above this is not a worn or new battery but a wrong design capacity (new packs read ~100–110 %).
+pub const MAX_HEALTH_PERCENT: f64 = 1_000.0;
+/// Cycle counts above this are a sentinel or garbage (Li-ion packs are rated for 300–1 000 cycles).
+pub const MAX_CYCLES: u32 = 100_000;
+/// Above this a power source's power is a reading error (a USB-C port gives at most 240 W, a notebook
+/// adapter a few hundred).
+pub const MAX_SOURCE_W: f64 = 100_000.0;
+/// Battery temperatures outside this range (°C) are a reading error.
+pub const TEMPERATURE_RANGE_C: std::ops::RangeInclusive<f64> = -100.0..=200.0;
+/// Energy now may exceed last-full energy by this factor (gauge slack) before it is a gauge bug.
+pub const ENERGY_SLACK: f64 = 1.1;
+
+/// The one plausibility rule every decoder's battery passes through (run by [`crate::decode::decode`]
+/// and [`crate::decode::decode_battery`]): a physically impossible value is dropped (`None`), never
+/// shown. The reasons are the bounds above: energies above 10 kWh, voltages above 1 kV, currents above
+/// 1 kA, health above 1 000 %, cycle counts above 100 000, temperatures outside −100…200 °C, and energy
+/// now above last-full energy (+10 %), whether it was reported or computed from charge × voltage. What
+/// was worked out from a dropped value (a percentage from energy ÷ full, a time from energy ÷ rate) is
+/// dropped with it.
+pub fn plausible_battery(b: &mut crate::Battery) {
+    let had_energy = b.energy_wh.is_some();
+    for energy in [
+        &mut b.energy_wh,
+        &mut b.energy_full_wh,
+        &mut b.energy_full_design_wh,
+    ] {
+        *energy = energy.filter(|e| (0.0..=MAX_ENERGY_WH).contains(e));
+    }
+    b.voltage_v = b.voltage_v.filter(|v| (0.0..=MAX_VOLTAGE_V).contains(v));
+    b.current_a = b.current_a.filter(|a| (0.0..=MAX_CURRENT_A).contains(a));
+    b.power_w = b.power_w.and_then(rate);
+    b.health_percent = b
+        .health_percent
+        .filter(|h| (0.0..=MAX_HEALTH_PERCENT).contains(h));
+    b.cycle_count = b.cycle_count.filter(|c| *c <= MAX_CYCLES);
+    b.temperature_c = b.temperature_c.filter(|t| TEMPERATURE_RANGE_C.contains(t));
+    if let (Some(now), Some(full)) = (b.energy_wh, b.energy_full_wh)
+        && now > full * ENERGY_SLACK
+    {
+        b.energy_wh = None;
+    }
+    // Values worked out from the energy just dropped go with it.
+    if had_energy && b.energy_wh.is_none() {
+        for field in [Field::Percentage, Field::TimeToEmpty, Field::TimeToFull] {
+            if b.derived.contains(field) {
+                match field {
+                    Field::Percentage => b.percentage = None,
+                    Field::TimeToEmpty => b.time_to_empty = None,
+                    _ => b.time_to_full = None,
+                }
+            }
+        }
+    }
+    for (field, present) in [
+        (Field::Energy, b.energy_wh.is_some()),
+        (Field::EnergyFull, b.energy_full_wh.is_some()),
+        (Field::EnergyFullDesign, b.energy_full_design_wh.is_some()),
+        (Field::Power, b.power_w.is_some()),
+        (Field::Current, b.current_a.is_some()),
+        (Field::Percentage, b.percentage.is_some()),
+        (Field::TimeToEmpty, b.time_to_empty.is_some()),
+        (Field::TimeToFull, b.time_to_full.is_some()),
+    ] {
+        if !present {
+            b.derived.remove(field);
+        }
+    }
+}
+
+/// The same rule for a power source: voltages above 1 kV, currents above 1 kA and powers above 100 kW
+/// are dropped.
+pub fn plausible_source(s: &mut crate::PowerSource) {
+    for v in [&mut s.voltage_v, &mut s.voltage_max_v] {
+        *v = v.filter(|v| (0.0..=MAX_VOLTAGE_V).contains(v));
+    }
+    for a in [&mut s.current_a, &mut s.current_max_a] {
+        *a = a.filter(|a| (0.0..=MAX_CURRENT_A).contains(a));
+    }
+    for w in [&mut s.power_w, &mut s.power_max_w] {
+        *w = w.filter(|w| (0.0..=MAX_SOURCE_W).contains(w));
+    }
+    if s.power_w.is_none() {
+        s.derived.remove(Field::Power);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn impossible_values_are_dropped_by_one_rule() {
+        let mut b = crate::Battery::new("BAT0", crate::Kind::System);
+        b.energy_wh = Some(38.0);
+        b.energy_full_wh = Some(4.0);
+        b.energy_full_design_wh = Some(9e12);
+        b.voltage_v = Some(9e12);
+        b.health_percent = Some(9e20);
+        b.cycle_count = Some(u32::MAX);
+        b.percentage = Some(100.0);
+        b.derived.insert(Field::Percentage);
+        b.derived.insert(Field::Energy);
+        plausible_battery(&mut b);
+        assert_eq!(
+            (b.energy_wh, b.energy_full_wh, b.energy_full_design_wh),
+            (None, Some(4.0), None)
+        );
+        assert_eq!(
+            (b.voltage_v, b.health_percent, b.cycle_count),
+            (None, None, None)
+        );
+        assert_eq!(b.percentage, None, "worked out from the dropped energy");
+        assert!(b.derived.iter().next().is_none());
+        let mut ok = crate::Battery::new("BAT0", crate::Kind::System);
+        ok.energy_wh = Some(43.0);
+        ok.energy_full_wh = Some(40.0);
+        ok.cycle_count = Some(1200);
+        ok.health_percent = Some(104.0);
+        let before = ok.clone();
+        plausible_battery(&mut ok);
+        assert_eq!(ok, before);
+        let mut s = crate::PowerSource::new("usb", crate::SourceKind::Usb);
+        s.power_w = Some(8.5e25);
+        s.power_max_w = Some(100.0);
+        s.voltage_v = Some(20.0);
+        plausible_source(&mut s);
+        assert_eq!(
+            (s.power_w, s.power_max_w, s.voltage_v),
+            (None, Some(100.0), Some(20.0))
+        );
+    }
 
     #[test]
     fn derived_set_round_trips() {

@@ -46,9 +46,10 @@ pub mod replay;
 pub mod serde_impl;
 pub mod source;
 pub mod summary;
+pub mod text;
 pub mod warning;
 
-pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
+pub use battery::{Battery, ChargeBehaviour, Date, Kind, Level, PeripheralKind, State, Technology};
 pub use derived::{Derived, Field};
 pub use event::Event;
 pub use limits::ChargeLimits;

@@ -29,6 +29,8 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::decode::Skipped;
+
 /// The operating system whose vocabulary a record speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -177,6 +179,39 @@ impl Value {
     }
 }
 
+impl Value {
+    fn is_container(&self) -> bool {
+        matches!(self, Value::Array(a) if !a.is_empty())
+            || matches!(self, Value::Dict(d) if !d.is_empty())
+    }
+}
+
+/// Dropping a value nested however deep (a library user can build one) uses a heap stack, not the call
+/// stack: children are moved out and dropped one level at a time. Values without nested containers (every
+/// Linux record) return at once.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let children = match self {
+            Value::Array(items) if items.iter().any(Value::is_container) => std::mem::take(items),
+            Value::Dict(record) if record.entries.iter().any(|(_, v)| v.is_container()) => {
+                std::mem::take(&mut record.entries)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect()
+            }
+            _ => return,
+        };
+        let mut stack = children;
+        while let Some(mut value) = stack.pop() {
+            match &mut value {
+                Value::Array(items) => stack.append(items),
+                Value::Dict(record) => stack.extend(record.entries.drain(..).map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+    }
+}
+
 /// An ordered map from the OS's key names to raw values. Duplicate keys are kept; lookups take the last.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Record {
@@ -320,10 +355,12 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The message may quote the recording: shown through the one escaping rule.
+        let message = crate::text::escape(&self.message);
         if self.line == 0 {
-            f.write_str(&self.message)
+            f.write_str(&message)
         } else {
-            write!(f, "line {}: {}", self.line, self.message)
+            write!(f, "line {}: {message}", self.line)
         }
     }
 }
@@ -340,34 +377,95 @@ pub fn print(devices: &[RawDevice]) -> String {
     out.push_str(MAGIC);
     out.push('\n');
     for device in devices {
-        let _ = writeln!(out, "[{} {}]", device.os.as_str(), device.id);
-        print_entries(&mut out, &device.record, 0);
+        let _ = write!(out, "[{} ", device.os.as_str());
+        if is_plain_id(&device.id) {
+            out.push_str(&device.id);
+        } else {
+            quote(&mut out, &device.id);
+        }
+        out.push_str("]\n");
+        print_entries(&mut out, &device.record);
     }
     out
 }
 
-fn print_entries(out: &mut String, record: &Record, depth: usize) {
-    for (key, value) in record.iter() {
-        indent(out, depth);
-        if is_plain_key(key) {
-            out.push_str(key);
-        } else {
-            quote(out, key);
+/// One open container of the printer: its remaining entries or items, and its nesting depth.
+enum Open<'a> {
+    Entries(std::slice::Iter<'a, (String, Value)>, usize),
+    Items(std::slice::Iter<'a, Value>, usize),
+}
+
+/// Prints a record's entries with an explicit stack, so a value nested however deep (a library user can
+/// build one) never exhausts the call stack.
+fn print_entries(out: &mut String, record: &Record) {
+    let mut stack = vec![Open::Entries(record.entries.iter(), 0)];
+    while let Some(top) = stack.last_mut() {
+        let (value, depth) = match top {
+            Open::Entries(entries, depth) => {
+                let depth = *depth;
+                let Some((key, value)) = entries.next() else {
+                    stack.pop();
+                    close(out, &stack, '}');
+                    continue;
+                };
+                indent(out, depth);
+                if is_plain_key(key) {
+                    out.push_str(key);
+                } else {
+                    quote(out, key);
+                }
+                out.push_str(" = ");
+                (value, depth)
+            }
+            Open::Items(items, depth) => {
+                let depth = *depth;
+                let Some(value) = items.next() else {
+                    stack.pop();
+                    close(out, &stack, ']');
+                    continue;
+                };
+                indent(out, depth);
+                (value, depth)
+            }
+        };
+        match value {
+            Value::Dict(d) => {
+                out.push_str("{\n");
+                stack.push(Open::Entries(d.entries.iter(), depth + 1));
+            }
+            Value::Array(items) => {
+                out.push_str("[\n");
+                stack.push(Open::Items(items.iter(), depth + 1));
+            }
+            scalar => {
+                print_scalar(out, scalar);
+                out.push('\n');
+            }
         }
-        out.push_str(" = ");
-        print_value(out, value, depth);
+    }
+}
+
+/// Closes the container just finished (`}` or `]` on its own line), unless it was the device's record.
+fn close(out: &mut String, stack: &[Open<'_>], bracket: char) {
+    if let Some(parent) = stack.last() {
+        let depth = match parent {
+            Open::Entries(_, d) | Open::Items(_, d) => *d,
+        };
+        indent(out, depth);
+        out.push(bracket);
         out.push('\n');
     }
 }
 
-fn print_value(out: &mut String, value: &Value, depth: usize) {
+fn print_scalar(out: &mut String, value: &Value) {
     match value {
         Value::Str(s) => quote(out, s),
         Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Float(f) => {
-            // `{:?}` always keeps a '.' or exponent, so a float reads back as a float.
+            // `{:?}` always keeps a '.' or exponent, so a float reads back as a float; `inf`, `-inf`
+            // and `NaN` are read back as floats too.
             let _ = write!(out, "{f:?}");
         }
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -378,27 +476,15 @@ fn print_value(out: &mut String, value: &Value, depth: usize) {
             }
             out.push('>');
         }
-        Value::Dict(d) => {
-            out.push_str("{\n");
-            print_entries(out, d, depth + 1);
-            indent(out, depth);
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push_str("[\n");
-            for item in items {
-                indent(out, depth + 1);
-                print_value(out, item, depth + 1);
-                out.push('\n');
-            }
-            indent(out, depth);
-            out.push(']');
-        }
+        // Containers are opened by `print_entries`.
+        Value::Dict(_) | Value::Array(_) => {}
     }
 }
 
+/// Two spaces per level, at most [`MAX_DEPTH`] levels: indentation is only for the reader (the parser trims
+/// lines), and a capped indent keeps the output of a deep value linear in its size.
 fn indent(out: &mut String, depth: usize) {
-    for _ in 0..depth {
+    for _ in 0..depth.min(MAX_DEPTH) {
         out.push_str("  ");
     }
 }
@@ -410,6 +496,15 @@ fn is_plain_key(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'))
 }
 
+/// Whether a device id can stand unquoted in a section header: it reads back the same after the line is
+/// trimmed, and holds nothing a terminal would act on.
+fn is_plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('"')
+        && id.trim() == id
+        && !id.chars().any(crate::text::is_unsafe)
+}
+
 fn quote(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
@@ -418,7 +513,7 @@ fn quote(out: &mut String, s: &str) {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
+            c if crate::text::is_unsafe(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -433,6 +528,26 @@ fn quote(out: &mut String, s: &str) {
 /// A [`ParseError`] naming the line for a missing header, a value outside a device section, an unclosed
 /// `{` or `[`, a bad escape or bad hex bytes.
 pub fn parse(text: &str) -> Result<Vec<RawDevice>, ParseError> {
+    parse_with(text, &mut None)
+}
+
+/// Reads the record text form like [`parse`], but a value that cannot be read (a bad escape, bad hex bytes,
+/// a quote never closed: a hand-edited or cut paste) is kept as the text it was, and listed with its line
+/// and device, so one broken field does not lose the recording.
+///
+/// # Errors
+/// A [`ParseError`] for what breaks the structure: a missing header, a value outside a device section, an
+/// unclosed `{` or `[`, nesting or counts beyond the bounds.
+pub fn parse_lenient(text: &str) -> Result<(Vec<RawDevice>, Vec<Skipped>), ParseError> {
+    let mut problems = Some(Vec::new());
+    let devices = parse_with(text, &mut problems)?;
+    Ok((devices, problems.unwrap_or_default()))
+}
+
+/// `None`: a bad value is an error. `Some`: it is kept as text and listed here.
+type Problems = Option<Vec<Skipped>>;
+
+fn parse_with(text: &str, problems: &mut Problems) -> Result<Vec<RawDevice>, ParseError> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -467,17 +582,40 @@ pub fn parse(text: &str) -> Result<Vec<RawDevice>, ParseError> {
         let os = Os::parse(os_word.trim())
             .ok_or_else(|| ParseError::new(n, format!("unknown system `{}`", clip(os_word))))?;
         let id = id.trim();
-        if id.is_empty() {
+        let id = if let Some(quoted) = id.strip_prefix('"') {
+            // A quoted id (empty, padded, or holding control characters) reads back exactly.
+            let (id, used) = unquote(n, quoted)?;
+            if !quoted[used..].trim().is_empty() {
+                return Err(ParseError::new(n, "text after the quoted device id"));
+            }
+            id
+        } else if id.is_empty() {
             return Err(ParseError::new(n, "the section header names no device"));
-        }
+        } else {
+            id.to_owned()
+        };
         let mut record = Record::new();
+        // A key is plain (never starting with `[`) or quoted, so a line in brackets is the next header.
         while let Some(&(_, next)) = lines.peek() {
-            if next.starts_with('[') && next.ends_with(']') && !next.contains('=') {
+            if next.starts_with('[') && next.ends_with(']') {
                 break;
             }
             let (n, line) = lines.next().unwrap_or((n, next));
-            let (key, value) = parse_entry(n, line, &mut lines)?;
+            if record.len() >= crate::replay::MAX_ENTRIES {
+                return Err(crate::replay::too_many_entries(n));
+            }
+            let mut bad = problems.as_ref().map(|_| Vec::new());
+            let (key, value) = parse_entry(n, line, &mut lines, 0, &mut bad)?;
+            if let (Some(all), Some(bad)) = (problems.as_mut(), bad) {
+                all.extend(
+                    bad.into_iter()
+                        .map(|e| Skipped::new(id.clone(), format!("{e}: kept as text, not read"))),
+                );
+            }
             record.push(key, value);
+        }
+        if devices.len() >= crate::replay::MAX_DEVICES {
+            return Err(crate::replay::too_many_devices());
         }
         devices.push(RawDevice::new(os, id, record));
     }
@@ -486,12 +624,20 @@ pub fn parse(text: &str) -> Result<Vec<RawDevice>, ParseError> {
 
 type Lines<'a, I> = std::iter::Peekable<I>;
 
+/// How deep `{` and `[` may nest in the text form: far deeper than any OS's record (ioreg nests 4 deep),
+/// and shallow enough that parsing, printing and dropping never exhaust a thread's stack. The ioreg
+/// parsers use the same bound.
+pub const MAX_DEPTH: usize = 64;
+
 fn parse_entry<'a, I: Iterator<Item = (usize, &'a str)>>(
     n: usize,
     line: &'a str,
     lines: &mut Lines<'a, I>,
+    depth: usize,
+    bad: &mut Option<Vec<ParseError>>,
 ) -> Result<(String, Value), ParseError> {
     let (key, rest) = if let Some(quoted) = line.strip_prefix('"') {
+        // A quoted key may be empty: `voltaic record` prints whatever key the OS used.
         let (key, used) = unquote(n, quoted)?;
         let rest = quoted[used..].trim_start();
         let rest = rest
@@ -502,12 +648,13 @@ fn parse_entry<'a, I: Iterator<Item = (usize, &'a str)>>(
         let (key, rest) = line.split_once('=').ok_or_else(|| {
             ParseError::new(n, format!("expected `key = value`, found `{}`", clip(line)))
         })?;
-        (key.trim().to_owned(), rest)
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(ParseError::new(n, "empty key (quote it: `\"\" = …`)"));
+        }
+        (key.to_owned(), rest)
     };
-    if key.is_empty() {
-        return Err(ParseError::new(n, "empty key"));
-    }
-    let value = parse_value(n, rest.trim(), lines)?;
+    let value = parse_value(n, rest.trim(), lines, depth, bad)?;
     Ok((key, value))
 }
 
@@ -515,7 +662,15 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
     n: usize,
     text: &'a str,
     lines: &mut Lines<'a, I>,
+    depth: usize,
+    bad: &mut Option<Vec<ParseError>>,
 ) -> Result<Value, ParseError> {
+    if matches!(text, "{" | "[") && depth >= MAX_DEPTH {
+        return Err(ParseError::new(
+            n,
+            format!("values nested more than {MAX_DEPTH} deep"),
+        ));
+    }
     match text {
         "{" => {
             let mut dict = Record::new();
@@ -526,7 +681,7 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
                 if line == "}" {
                     return Ok(Value::Dict(dict));
                 }
-                let (k, v) = parse_entry(m, line, lines)?;
+                let (k, v) = parse_entry(m, line, lines, depth + 1, bad)?;
                 dict.push(k, v);
             }
         }
@@ -539,36 +694,48 @@ fn parse_value<'a, I: Iterator<Item = (usize, &'a str)>>(
                 if line == "]" {
                     return Ok(Value::Array(items));
                 }
-                items.push(parse_value(m, line, lines)?);
+                items.push(parse_value(m, line, lines, depth + 1, bad)?);
             }
         }
         "true" => Ok(Value::Bool(true)),
         "false" => Ok(Value::Bool(false)),
-        _ => {
-            if let Some(quoted) = text.strip_prefix('"') {
-                let (s, used) = unquote(n, quoted)?;
-                if !quoted[used..].trim().is_empty() {
-                    return Err(ParseError::new(n, "text after the closing quote"));
-                }
-                return Ok(Value::Str(s));
+        // How the printer writes non-finite floats (an OS can report one; decoders ignore them).
+        "inf" => Ok(Value::Float(f64::INFINITY)),
+        "-inf" => Ok(Value::Float(f64::NEG_INFINITY)),
+        "NaN" => Ok(Value::Float(f64::NAN)),
+        _ => match (parse_scalar(n, text), bad.as_mut()) {
+            (Err(e), Some(bad)) => {
+                bad.push(e);
+                Ok(Value::Str(text.to_owned()))
             }
-            if let Some(hex) = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
-                return parse_hex(hex)
-                    .map(Value::Data)
-                    .ok_or_else(|| ParseError::new(n, format!("bad hex bytes `<{}>`", clip(hex))));
-            }
-            if let Ok(i) = text.parse::<i64>() {
-                return Ok(Value::Int(i));
-            }
-            if text.contains(['.', 'e', 'E'])
-                && let Ok(f) = text.parse::<f64>()
-                && f.is_finite()
-            {
-                return Ok(Value::Float(f));
-            }
-            Ok(Value::Str(text.to_owned()))
-        }
+            (result, _) => result,
+        },
     }
+}
+
+fn parse_scalar(n: usize, text: &str) -> Result<Value, ParseError> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let (s, used) = unquote(n, quoted)?;
+        if !quoted[used..].trim().is_empty() {
+            return Err(ParseError::new(n, "text after the closing quote"));
+        }
+        return Ok(Value::Str(s));
+    }
+    if let Some(hex) = text.strip_prefix('<').and_then(|t| t.strip_suffix('>')) {
+        return parse_hex(hex)
+            .map(Value::Data)
+            .ok_or_else(|| ParseError::new(n, format!("bad hex bytes `<{}>`", clip(hex))));
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Value::Int(i));
+    }
+    if text.contains(['.', 'e', 'E'])
+        && let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+    {
+        return Ok(Value::Float(f));
+    }
+    Ok(Value::Str(text.to_owned()))
 }
 
 /// Reads a quoted string whose opening quote is already consumed; returns it and the bytes used (incl. the
@@ -618,13 +785,14 @@ fn parse_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// At most 60 characters of `s`, for error messages.
+/// At most 60 characters of `s`, for error messages, escaped like every printed device string
+/// ([`crate::text::escape`]): an error quoting a hostile recording never writes a control character.
 pub(crate) fn clip(s: &str) -> String {
     let mut out: String = s.chars().take(60).collect();
-    if s.chars().count() > 60 {
+    if s.chars().nth(60).is_some() {
         out.push('…');
     }
-    out
+    crate::text::escape(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -662,6 +830,80 @@ mod tests {
         let devices = sample();
         let text = print(&devices);
         assert_eq!(parse(&text), Ok(devices));
+    }
+
+    #[test]
+    fn odd_ids_and_keys_round_trip_exactly() {
+        let mut r = Record::new();
+        r.push("", Value::Str("empty key".into()));
+        r.push("a=b", Value::Str("x = y".into()));
+        r.push("[not a header]", Value::Int(1));
+        r.push("line\nbreak", Value::Str("\u{202e}rtl\u{1b}[2J".into()));
+        r.push("F", Value::Float(f64::INFINITY));
+        let devices: Vec<RawDevice> = [
+            "",
+            " padded ",
+            "a=b",
+            "x]y",
+            "[z]",
+            "\"quoted",
+            "new\nline",
+            "esc\u{1b}]0;t\u{7}",
+            "\\\\?\\acpi#1",
+        ]
+        .into_iter()
+        .map(|id| RawDevice::new(Os::Linux, id, r.clone()))
+        .collect();
+        let text = print(&devices);
+        assert!(!text.chars().any(|c| c != '\n' && crate::text::is_unsafe(c)));
+        assert_eq!(parse(&text), Ok(devices));
+    }
+
+    /// Builds `depth` nested one-element arrays (a dict at every other level).
+    fn deep(depth: usize) -> Value {
+        let mut v = Value::Int(1);
+        for i in 0..depth {
+            v = if i % 2 == 0 {
+                Value::Array(vec![v])
+            } else {
+                let mut r = Record::new();
+                r.push("k", v);
+                Value::Dict(r)
+            };
+        }
+        v
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // 20 000 levels of `[` in 160 kB: refused with the line, not parsed recursively.
+        let mut text = String::from("voltaic-record 1\n[linux X]\nA = [\n");
+        for _ in 0..20_000 {
+            text.push_str("[\n");
+        }
+        let err = parse(&text).err();
+        assert_eq!(
+            err.map(|e| e.to_string()),
+            Some(format!(
+                "line {}: values nested more than 64 deep",
+                3 + MAX_DEPTH
+            ))
+        );
+        // Exactly at the bound still reads.
+        let mut r = Record::new();
+        r.push("A", deep(MAX_DEPTH));
+        let devices = vec![RawDevice::new(Os::MacOs, "X", r)];
+        assert_eq!(parse(&print(&devices)), Ok(devices));
+    }
+
+    #[test]
+    fn deep_values_print_and_drop_without_recursion() {
+        let mut r = Record::new();
+        r.push("A", deep(50_000));
+        let devices = vec![RawDevice::new(Os::MacOs, "X", r)];
+        let text = print(&devices);
+        assert_eq!(text.lines().filter(|l| l.trim() == "]").count(), 25_000);
+        drop(devices);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! what the file is. A directory laid out like `/sys/class/power_supply` is read by the `voltaic` crate
 //! (that is IO), not here.
 
+use crate::decode::Skipped;
 use crate::decode::macos;
 use crate::record::{self, ParseError, RawDevice};
 
@@ -100,25 +101,157 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 /// A [`ParseError`] naming the line where the text stops making sense, or saying that the form is not one
 /// voltaic reads.
 pub fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>, ParseError> {
+    read_recording(bytes).map(|r| r.devices)
+}
+
+/// A recording read by [`read_recording`]: its devices, and the fields that could not be read.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Recording {
+    /// Every device, with a distinct id.
+    pub devices: Vec<RawDevice>,
+    /// Fields kept as text because their value could not be read (naming the device and the line): shown
+    /// with the skipped devices (`voltaic -v`).
+    pub problems: Vec<Skipped>,
+}
+
+/// Reads a recording like [`parse_recording`], and also says which fields could not be read. In the
+/// `voltaic record` text form and ioreg text, one mangled value (a cut line, a bad escape) is kept as text
+/// and listed instead of rejecting the whole recording.
+///
+/// # Errors
+/// As [`parse_recording`].
+pub fn read_recording(bytes: &[u8]) -> Result<Recording, ParseError> {
+    let mut recording = parse_form(bytes)?;
+    if recording.devices.len() > MAX_DEVICES {
+        return Err(too_many_devices());
+    }
+    make_ids_unique(&mut recording.devices);
+    Ok(recording)
+}
+
+/// At most this many devices in one recording. A machine has a handful of power supplies (a desk of
+/// peripherals a few dozen); the bound keeps 32 MiB of tiny devices from taking gigabytes.
+pub const MAX_DEVICES: usize = 1024;
+
+/// At most this many entries in one device's record (a Linux battery has some 30 keys, an
+/// AppleSmartBattery about 100): keeps one endless device from taking gigabytes.
+pub const MAX_ENTRIES: usize = 10_000;
+
+pub(crate) fn too_many_devices() -> ParseError {
+    ParseError::new(
+        0,
+        format!("more than {MAX_DEVICES} devices: not a recording of one machine's power supplies"),
+    )
+}
+
+pub(crate) fn too_many_entries(line: usize) -> ParseError {
+    ParseError::new(
+        line,
+        format!("more than {MAX_ENTRIES} entries in one device"),
+    )
+}
+
+/// Gives every device a distinct id, deterministically: the first keeps its id, a later device with the
+/// same id becomes `ID#2`, `ID#3` … (skipping any id the recording already uses). Refresh finds a device
+/// by its id, and the viewer keeps one history per id: two `BAT0` records must not become one battery.
+pub fn make_ids_unique(devices: &mut [RawDevice]) {
+    use std::collections::{HashMap, HashSet};
+    let mut taken: HashSet<String> = HashSet::with_capacity(devices.len());
+    let mut dups = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        if !taken.insert(d.id.clone()) {
+            dups.push(i);
+        }
+    }
+    let mut next: HashMap<String, usize> = HashMap::new();
+    for i in dups {
+        let base = devices[i].id.clone();
+        let n = next.entry(base.clone()).or_insert(2);
+        let id = loop {
+            let candidate = format!("{base}#{n}");
+            *n += 1;
+            if taken.insert(candidate.clone()) {
+                break candidate;
+            }
+        };
+        devices[i].id = id;
+    }
+}
+
+/// At most this many lines in a `voltaic record` file, uevent text or `ioreg` text (a full `ioreg -l` is
+/// some 100 000): every line can become a value, so the bound keeps the parsed records of any input of up
+/// to 32 MiB far below 200 MB.
+pub const MAX_LINES: usize = 500_000;
+
+/// At most this many lines of a BSD or Windows tool's output (`acpiconf`, `sysctl hw.sensors`, `apm`,
+/// `envstat`, BatteryQuery, Win32_Battery): one machine's output is a few hundred lines, and these
+/// parsers keep a richer record per line.
+pub const MAX_TOOL_LINES: usize = 20_000;
+
+/// At most this many bytes of an XML form other than an ioreg plist (NetBSD's envsys dictionary, a
+/// Windows battery report): both are well below 1 MiB on a real machine; their parsers build a tree.
+pub const MAX_XML_BYTES: usize = 8 << 20;
+
+fn parse_form(bytes: &[u8]) -> Result<Recording, ParseError> {
+    let form = detect(bytes);
+    let (max_lines, max_bytes) = match form {
+        Some(Format::MacIoregPlist) => (usize::MAX, usize::MAX),
+        Some(Format::Record | Format::LinuxUevent | Format::MacIoregText) => {
+            (MAX_LINES, usize::MAX)
+        }
+        Some(
+            Format::NetBsdEnvsysXml | Format::WindowsBatteryReport | Format::WindowsWin32Battery,
+        ) => (usize::MAX, MAX_XML_BYTES),
+        _ => (MAX_TOOL_LINES, usize::MAX),
+    };
+    if bytes.len() > max_bytes {
+        return Err(ParseError::new(
+            0,
+            format!(
+                "larger than {} MiB: not this form's output for one machine",
+                max_bytes >> 20
+            ),
+        ));
+    }
+    if max_lines != usize::MAX && bytes.split(|b| *b == b'\n').nth(max_lines).is_some() {
+        return Err(ParseError::new(
+            max_lines,
+            format!("more than {max_lines} lines: not a recording of one machine's power supplies"),
+        ));
+    }
     let text = String::from_utf8_lossy(bytes);
-    match detect(bytes) {
-        Some(Format::Record) => record::parse(&text),
-        Some(Format::LinuxUevent) => crate::decode::linux::parse_uevent_text(&text),
-        Some(Format::FreeBsdAcpiconf) => crate::decode::freebsd::parse_acpiconf(&text),
-        Some(Format::OpenBsdSensors) => crate::decode::openbsd::parse_sysctl_apm(&text),
-        Some(Format::NetBsdEnvstat) => crate::decode::netbsd::parse_envstat(&text),
-        Some(Format::NetBsdEnvsysXml) => crate::decode::netbsd::parse_envsys_xml(&text),
+    let (devices, problems) = match form {
+        Some(Format::Record) => record::parse_lenient(&text)?,
+        Some(Format::MacIoregText) => macos::ioreg::parse_text_lenient(&text)?,
+        _ => (parse_strict(form, bytes, &text)?, Vec::new()),
+    };
+    Ok(Recording { devices, problems })
+}
+
+fn parse_strict(
+    form: Option<Format>,
+    bytes: &[u8],
+    text: &str,
+) -> Result<Vec<RawDevice>, ParseError> {
+    match form {
+        Some(Format::Record) => record::parse(text),
+        Some(Format::LinuxUevent) => crate::decode::linux::parse_uevent_text(text),
+        Some(Format::FreeBsdAcpiconf) => crate::decode::freebsd::parse_acpiconf(text),
+        Some(Format::OpenBsdSensors) => crate::decode::openbsd::parse_sysctl_apm(text),
+        Some(Format::NetBsdEnvstat) => crate::decode::netbsd::parse_envstat(text),
+        Some(Format::NetBsdEnvsysXml) => crate::decode::netbsd::parse_envsys_xml(text),
         Some(Format::WindowsBatteryQuery) => {
-            crate::decode::windows::capture::parse_battery_query(&text)
+            crate::decode::windows::capture::parse_battery_query(text)
         }
         Some(Format::WindowsWin32Battery) => {
-            crate::decode::windows::capture::parse_win32_battery(&text)
+            crate::decode::windows::capture::parse_win32_battery(text)
         }
         Some(Format::WindowsBatteryReport) => {
-            Ok(crate::decode::windows::capture::parse_battery_report(&text))
+            Ok(crate::decode::windows::capture::parse_battery_report(text))
         }
         Some(Format::MacIoregPlist) => macos::ioreg::parse_plist(bytes),
-        Some(Format::MacIoregText) => macos::ioreg::parse_text(&text),
+        Some(Format::MacIoregText) => macos::ioreg::parse_text(text),
         None => Err(ParseError::new(
             0,
             "not a recording voltaic reads: expected a `voltaic record` file, Linux uevent text \
@@ -230,11 +363,183 @@ mod tests {
         assert!(b.percentage.is_some_and(|p| (p - 97.6).abs() < 0.1));
         // 65535 is "not available": the estimate is charge ÷ current, never 45 days.
         assert!(b.time_to_empty.is_some_and(|t| t.as_secs() < 5 * 3600));
-        let err = parse_recording(
+        // One mangled value (no comma between dictionary entries) keeps the battery: the field is kept
+        // as text and listed with its line.
+        let recording = read_recording(
             b"  \"CurrentCapacity\" = 34\n  \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n",
         )
-        .err();
-        assert_eq!(err.map(|e| e.line), Some(2));
+        .unwrap_or_default();
+        assert_eq!(recording.devices[0].record.int("CurrentCapacity"), Some(34));
+        assert_eq!(
+            recording.devices[0].record.text("BatteryData").as_deref(),
+            Some("{\"Ra03\"=0 \"Ra10\"=0}")
+        );
+        assert_eq!(recording.problems.len(), 1);
+        assert!(
+            recording.problems[0]
+                .reason
+                .starts_with("line 2: \"BatteryData\"")
+        );
+        // Strictly read, it is an error naming the line.
+        let err = macos::ioreg::parse_text("  \"BatteryData\" = {\"Ra03\"=0 \"Ra10\"=0}\n").err();
+        assert_eq!(err.map(|e| e.line), Some(1));
+    }
+
+    /// A binary plist of `levels` arrays, each holding the previous one twice (a "DAG bomb": a few hundred
+    /// bytes that expand to 2^levels values), built per Apple's `CFBinaryPList.c` layout.
+    fn dag_bomb(levels: u8) -> Vec<u8> {
+        let mut out = b"bplist00".to_vec();
+        let mut offsets = vec![out.len()];
+        out.push(0x09); // object 0: true
+        for k in 1..=levels {
+            offsets.push(out.len());
+            out.extend([0xA2, k - 1, k - 1]); // object k: [k-1, k-1]
+        }
+        let table = out.len();
+        for o in &offsets {
+            out.extend(u16::try_from(*o).unwrap().to_be_bytes());
+        }
+        out.extend([0; 6]);
+        out.extend([2, 1]); // offset size, reference size
+        out.extend((offsets.len() as u64).to_be_bytes());
+        out.extend(u64::from(levels).to_be_bytes()); // top object
+        out.extend((table as u64).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn binary_plist_dag_bomb_is_refused() {
+        let bomb = dag_bomb(40);
+        assert!(bomb.len() < 400);
+        let err = parse_recording(&bomb).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("more than 500000 values once shared objects are expanded")
+        );
+        // Shared references within the bound still read (and are no power source here).
+        let small = parse_recording(&dag_bomb(10)).err().map(|e| e.to_string());
+        assert!(small.is_some_and(|e| e.contains("no AppleSmartBattery")));
+    }
+
+    #[test]
+    fn xml_plist_value_count_is_bounded() {
+        let mut xml = String::from("<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<array>\n");
+        for _ in 0..600_000 {
+            xml.push_str("<true/>");
+        }
+        xml.push_str("</array></plist>\n");
+        let err = parse_recording(xml.as_bytes()).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("line 4: more than 500000 values"));
+    }
+
+    #[test]
+    fn many_same_named_ioreg_entries_are_named_in_one_pass() {
+        let entry = "+-o AppleSmartBattery  <class AppleSmartBattery>\n  {\n    \"CurrentCapacity\" = 5\n  }\n";
+        let text = entry.repeat(80_000);
+        let devices = macos::ioreg::parse_text(&text).unwrap_or_default();
+        assert_eq!(devices.len(), 80_000);
+        assert_eq!(devices[79_999].id, "AppleSmartBattery-80000");
+        // As a recording it is refused for its device count, saying so.
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.starts_with("more than 1024 devices")));
+    }
+
+    #[test]
+    fn uevent_device_count_and_size_are_bounded() {
+        // 2 000 tiny devices: refused with the reason, before they are all built.
+        let text = "POWER_SUPPLY_NAME=x\nPOWER_SUPPLY_TYPE=Battery\n".repeat(2_000);
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("more than 1024 devices: not a recording of one machine's power supplies")
+        );
+        // 32 MiB of one-key devices (700 000 of them): refused by its line count.
+        let text = "POWER_SUPPLY_NAME=abcdefghijklmnopqrstuvwxyz0123456789012345\n"
+            .repeat(32 * 1024 * 1024 / 48);
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("more than 500000 lines")));
+        // One device with endless keys.
+        let mut text = String::from("POWER_SUPPLY_NAME=BAT0\n");
+        for i in 0..20_000 {
+            text.push_str("POWER_SUPPLY_K");
+            text.push_str(&i.to_string());
+            text.push_str("=1\n");
+        }
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("line 10001: more than 10000 entries in one device")
+        );
+    }
+
+    #[test]
+    fn tool_outputs_and_xml_forms_have_their_own_bounds() {
+        // 499 000 envstat lines built a 600 MB record; a tool's output of one machine is short.
+        let text = format!("[acpibat0]\n{}", "       present:      ON\n".repeat(30_000));
+        let err = parse_recording(text.as_bytes())
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("more than 20000 lines")));
+        let xml = format!(
+            "<?xml version=\"1.0\"?>\n<plist version=\"1.0\">\n<dict><key>acpibat0</key><array>{}</array></dict></plist>\n",
+            "<dict><key>cur-value</key><integer>1</integer></dict>".repeat(200_000)
+        );
+        let err = parse_recording(xml.as_bytes()).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("larger than 8 MiB: not this form's output for one machine")
+        );
+    }
+
+    #[test]
+    fn duplicate_ids_become_unique_in_every_form() {
+        let uevent = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=10\n\
+                      POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=90\n\
+                      POWER_SUPPLY_NAME=BAT0#2\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=50\n";
+        let record = "voltaic-record 1\n[linux BAT0]\nPOWER_SUPPLY_CAPACITY = \"10\"\n\
+                      [linux BAT0]\nPOWER_SUPPLY_CAPACITY = \"90\"\n[linux BAT0#2]\nPOWER_SUPPLY_CAPACITY = \"50\"\n";
+        for text in [uevent, record] {
+            let devices = parse_recording(text.as_bytes()).unwrap_or_default();
+            let ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+            assert_eq!(ids, ["BAT0", "BAT0#3", "BAT0#2"]);
+            let decoded = crate::decode::decode(&devices);
+            let second = decoded.batteries.iter().find(|b| b.id == "BAT0#3");
+            assert_eq!(second.and_then(|b| b.percentage), Some(90.0));
+        }
+    }
+
+    #[test]
+    fn one_bad_value_in_a_record_keeps_the_device() {
+        let text = "voltaic-record 1\n[macos AppleSmartBattery]\nCurrentCapacity = 80\nMaxCapacity = 100\n\
+                    Serial = <zz>\nName = \"cut short\nDesignCapacity = \"bad \\q escape\"\n";
+        let recording = read_recording(text.as_bytes()).unwrap_or_default();
+        let d = &recording.devices[0];
+        assert_eq!(d.record.int("CurrentCapacity"), Some(80));
+        assert_eq!(d.record.text("Serial").as_deref(), Some("<zz>"));
+        let lines: Vec<&str> = recording
+            .problems
+            .iter()
+            .map(|p| p.reason.split(':').next().unwrap_or(""))
+            .collect();
+        assert_eq!(lines, ["line 5", "line 6", "line 7"]);
+        assert!(
+            recording
+                .problems
+                .iter()
+                .all(|p| p.id == "AppleSmartBattery")
+        );
+        let b = &crate::decode::decode(&recording.devices).batteries[0];
+        assert_eq!(b.percentage, Some(80.0));
+        // The strict reader still refuses it.
+        assert_eq!(record::parse(text).err().map(|e| e.line), Some(5));
     }
 
     #[test]

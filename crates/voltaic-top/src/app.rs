@@ -375,7 +375,7 @@ impl App {
                 // Keep the last values on screen: a failed read says nothing about the battery.
                 self.failing = true;
                 self.notice = Some(Notice {
-                    text: format!("read error: {reason}"),
+                    text: format!("read error: {}", voltaic::core::text::escape(&reason)),
                     problem: true,
                 });
                 return;

@@ -135,13 +135,9 @@ impl Session {
 
         let result = self.event_loop(&mut app, &inbox, &control);
         drop(signals);
-
-        stop.store(true, Ordering::Relaxed);
-        let _ = control.send(Control::Stop);
-        drop(control);
-        // The input thread wakes within INPUT_POLL; the sampler as soon as its read returns.
-        let _ = input.join();
-        let _ = sampler.join();
+        // The user asked to leave: give the terminal back before waiting for anything.
+        restore();
+        finish(&stop, control, input, sampler);
         result
     }
 
@@ -184,6 +180,23 @@ impl Drop for Session {
     }
 }
 
+/// Ends the threads once the event loop is done. The input thread is joined (it looks up every
+/// [`INPUT_POLL`]). The sampler is told to stop but never joined: it may sit in a read that blocks (a
+/// hung driver, a stalled network file system), and quitting must not wait for it; it ends with the
+/// process.
+fn finish(
+    stop: &AtomicBool,
+    control: Sender<Control>,
+    input: JoinHandle<()>,
+    sampler: JoinHandle<()>,
+) {
+    stop.store(true, Ordering::Relaxed);
+    let _ = control.send(Control::Stop);
+    drop(control);
+    let _ = input.join();
+    drop(sampler);
+}
+
 struct RestoreOnDrop;
 
 impl Drop for RestoreOnDrop {
@@ -197,13 +210,13 @@ enum Incoming {
     Event(Event),
     /// A thread could not go on (terminal input failed, or it panicked).
     Failed(io::Error),
-    /// SIGTERM or SIGHUP arrived: end as for `q`.
+    /// SIGTERM, SIGHUP or SIGINT arrived: end as for `q`.
     Terminate,
 }
 
-/// SIGTERM and SIGHUP (`kill`, a closed terminal window) end the viewer like `q`, so the terminal is
-/// restored instead of being left raw on the alternate screen. Ctrl-C needs nothing: raw mode makes it a
-/// key press. The handlers only set a flag, which the input thread checks between polls; they are
+/// SIGTERM, SIGHUP and SIGINT (`kill`, a closed terminal window, `kill -INT`) end the viewer like `q`, so
+/// the terminal is restored instead of being left raw on the alternate screen. Ctrl-C typed in the
+/// viewer is a key press (raw mode); an external SIGINT would otherwise kill the process in raw mode. The handlers only set a flag, which the input thread checks between polls; they are
 /// removed again when the viewer ends.
 struct Termination {
     #[cfg(unix)]
@@ -214,10 +227,14 @@ impl Termination {
     fn watch(flag: &Arc<AtomicBool>) -> Termination {
         #[cfg(unix)]
         {
-            let ids = [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP]
-                .into_iter()
-                .filter_map(|signal| signal_hook::flag::register(signal, Arc::clone(flag)).ok())
-                .collect();
+            let ids = [
+                signal_hook::consts::SIGTERM,
+                signal_hook::consts::SIGHUP,
+                signal_hook::consts::SIGINT,
+            ]
+            .into_iter()
+            .filter_map(|signal| signal_hook::flag::register(signal, Arc::clone(flag)).ok())
+            .collect();
             Termination { ids }
         }
         #[cfg(not(unix))]
@@ -514,6 +531,23 @@ mod tests {
                 height: 30
             })
         ));
+    }
+
+    #[test]
+    fn quitting_never_waits_for_a_blocked_sampler() {
+        // A "sampler" stuck in a read that only returns when the test lets it.
+        let (release, blocked) = mpsc::channel::<()>();
+        let sampler = thread::spawn(move || {
+            let _ = blocked.recv();
+        });
+        let input = thread::spawn(|| {});
+        let (control, _sampler_inbox) = mpsc::channel();
+        let stop = AtomicBool::new(false);
+        finish(&stop, control, input, sampler);
+        assert!(stop.load(Ordering::Relaxed));
+        release
+            .send(())
+            .expect("the sampler is still waiting, detached");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Wrap,
 };
+use voltaic::core::text::escape;
 use voltaic::{Battery, Field, Kind, PowerSource, State, Summary, WarningLevel};
 
 use crate::app::{App, HISTORY_LEN, Point, Tab};
@@ -85,10 +86,11 @@ pub(crate) fn tab_titles(app: &App) -> Vec<(Tab, String, u16, u16)> {
                     .filter(|o| o.display_name() == name)
                     .count()
                     > 1;
+                // Device strings are shown through the command's one escaping rule.
                 if twin && name != b.id {
-                    format!(" {name} ({}) ", b.id)
+                    format!(" {} ({}) ", escape(name), escape(&b.id))
                 } else {
-                    format!(" {name} ")
+                    format!(" {} ", escape(name))
                 }
             }
         };
@@ -127,7 +129,7 @@ fn render_tabs(app: &App, frame: &mut Frame, area: Rect) {
     let tabs = Line::from(spans);
     let used = tabs.width() as u16;
     frame.render_widget(tabs, area);
-    let label = format!("voltaic top · {} ", app.options().source);
+    let label = format!("voltaic top · {} ", escape(&app.options().source));
     let width = Span::raw(label.as_str()).width() as u16;
     if used + 2 + width <= area.width {
         let right = Rect {
@@ -848,7 +850,7 @@ fn battery_sections(b: &Battery, sources: &[PowerSource], units: Units) -> Vec<S
         ("serial", &b.serial),
     ] {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
-            pack.push((label.to_owned(), v.clone()));
+            pack.push((label.to_owned(), escape(v).into_owned()));
         }
     }
     if b.technology != voltaic::Technology::Unknown {
@@ -864,7 +866,7 @@ fn battery_sections(b: &Battery, sources: &[PowerSource], units: Units) -> Vec<S
         Kind::System => "",
         _ => " (peripheral)",
     };
-    pack.push(("device".into(), format!("{}{kind}", b.id)));
+    pack.push(("device".into(), format!("{}{kind}", escape(&b.id))));
 
     let mut energy = Vec::new();
     for (label, value, field) in [
@@ -942,7 +944,7 @@ fn battery_sections(b: &Battery, sources: &[PowerSource], units: Units) -> Vec<S
         charging.push(("on AC".into(), if ext { "yes" } else { "no" }.to_owned()));
     }
     if let Some(reason) = &b.state_reason {
-        charging.push(("why".into(), reason.clone()));
+        charging.push(("why".into(), escape(reason).into_owned()));
     }
 
     let mut sections = vec![
@@ -971,7 +973,7 @@ fn battery_sections(b: &Battery, sources: &[PowerSource], units: Units) -> Vec<S
 }
 
 fn source_text(s: &PowerSource) -> String {
-    let mut parts = vec![s.id.clone(), s.kind.as_str().to_owned()];
+    let mut parts = vec![escape(&s.id).into_owned(), s.kind.as_str().to_owned()];
     parts.push(
         match s.online {
             Some(true) => "online",
@@ -981,7 +983,7 @@ fn source_text(s: &PowerSource) -> String {
         .to_owned(),
     );
     if let Some(t) = &s.usb_type {
-        parts.push(t.clone());
+        parts.push(escape(t).into_owned());
     }
     if let Some(w) = s.power_w {
         let mark = if s.derived.contains(Field::Power) {
@@ -1005,11 +1007,9 @@ fn sources_section(sources: &[PowerSource]) -> Section {
             .iter()
             .map(|s| {
                 let text = source_text(s);
-                let rest = text
-                    .strip_prefix(s.id.as_str())
-                    .unwrap_or(&text)
-                    .trim_start();
-                (s.id.clone(), rest.to_owned())
+                let id = escape(&s.id);
+                let rest = text.strip_prefix(&*id).unwrap_or(&text).trim_start();
+                (id.into_owned(), rest.to_owned())
             })
             .collect()
     };
@@ -1200,8 +1200,8 @@ fn render_battery_table(
             };
             Row::new(vec![
                 Cell::from(Span::styled("━━", Style::new().fg(palette.series(i)))),
-                Cell::from(format!("{}{kind}", b.display_name())),
-                Cell::from(b.id.clone()),
+                Cell::from(format!("{}{kind}", escape(b.display_name()))),
+                Cell::from(escape(&b.id).into_owned()),
                 Cell::from(charge),
                 Cell::from(Span::styled(
                     state_text(b),

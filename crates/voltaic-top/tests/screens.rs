@@ -463,3 +463,30 @@ fn too_small_for_charts_says_so() {
     assert!(screen.contains("Overview"), "{screen}");
     assert!(screen.contains("charts need"), "{screen}");
 }
+
+/// Device strings with escape sequences, a bidi override and a newline are drawn escaped, with the same
+/// rule as the `voltaic` text report (`\x1b`, `\u{202e}`): nothing a terminal would act on reaches a cell.
+#[test]
+fn device_strings_are_drawn_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.record");
+    fs::write(
+        &file,
+        "voltaic-record 1\n[linux \"BAT\\u{1b}]0;t\\u{7}\\nX\"]\nPOWER_SUPPLY_TYPE = \"Battery\"\n\
+         POWER_SUPPLY_STATUS = \"Charging\"\nPOWER_SUPPLY_CAPACITY = \"50\"\n\
+         POWER_SUPPLY_MODEL_NAME = \"M\\u{202e}odel\"\n\
+         [linux \"AC\\u{9b}\"]\nPOWER_SUPPLY_TYPE = \"Mains\"\nPOWER_SUPPLY_ONLINE = \"1\"\n",
+    )
+    .unwrap();
+    let mut app = app_for(&file, options(Theme::Mono, true, "replay \x1b[2J"));
+    let screen = text(&draw(&mut app, 120, 40));
+    assert!(
+        !screen
+            .chars()
+            .any(|c| c != '\n' && voltaic::core::text::is_unsafe(c)),
+        "{screen}"
+    );
+    for shown in ["BAT\\x1b]0;t\\x07", "AC\\u{9b}", "replay \\x1b[2J", "Model"] {
+        assert!(screen.contains(shown), "{shown} not in\n{screen}");
+    }
+}

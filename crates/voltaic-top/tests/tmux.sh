@@ -140,4 +140,17 @@ must_show "EXITED 0" "TTY-RESTORED"
 [ "$(flag alternate_on)" = 0 ] || fail "the alternate screen was not left after SIGTERM"
 [ "$(flag mouse_any_flag)" = 0 ] || fail "mouse capture was left on after SIGTERM"
 echo "tmux.sh: SIGTERM ends the viewer with status 0; terminal restored"
+
+# An external SIGINT (`kill -INT`, not Ctrl-C, which raw mode turns into a key) ends it the same way.
+tmux_ kill-session -t "$session" >/dev/null 2>&1 || true
+session=int
+tmux_ new-session -d -s "$session" -x 100 -y 30 "sh '$script'"
+tmux_ set-option -t "$session" remain-on-exit on >/dev/null
+wait_for "sampled "
+shell_pid=$(flag pane_pid)
+pkill -INT -P "$shell_pid" || fail "no viewer process under the pane's shell ($shell_pid)"
+wait_for "EXITED" 10
+must_show "EXITED 0" "TTY-RESTORED"
+[ "$(flag alternate_on)" = 0 ] || fail "the alternate screen was not left after SIGINT"
+echo "tmux.sh: SIGINT ends the viewer with status 0; terminal restored"
 echo "tmux.sh: ok"

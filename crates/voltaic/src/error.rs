@@ -100,9 +100,11 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        // Messages and paths can quote a device or a recording: escaped like every printed device string.
+        use voltaic_core::text::escape;
+        f.write_str(&escape(&self.message))?;
         if let Some(path) = &self.path {
-            write!(f, " ({})", path.display())?;
+            write!(f, " ({})", escape(&path.display().to_string()))?;
         }
         Ok(())
     }

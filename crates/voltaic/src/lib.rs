@@ -47,8 +47,8 @@ pub use voltaic_core::names::ParseNameError;
 pub use voltaic_core::summary::Summary;
 pub use voltaic_core::warning::{WarningConfig, WarningLevel};
 pub use voltaic_core::{
-    Battery, ChargeBehaviour, ChargeLimits, Date, Derived, Field, Kind, Level, PowerSource,
-    SourceKind, State, Technology,
+    Battery, ChargeBehaviour, ChargeLimits, Date, Derived, Field, Kind, Level, PeripheralKind,
+    PowerSource, SourceKind, State, Technology,
 };
 pub use watch::{ACTIVE_POLL_INTERVAL, DEFAULT_POLL_INTERVAL, Watcher};
 

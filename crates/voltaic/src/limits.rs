@@ -269,7 +269,7 @@ impl Manager {
                 )
                 .with_path(root));
             }
-            Source::Recording(_) => {
+            Source::Recording(..) => {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
                     "a replayed recording has no charge limits to set",

@@ -45,8 +45,9 @@ pub(crate) enum Source {
     System,
     /// A directory laid out like `/sys/class/power_supply`.
     SysfsTree(PathBuf),
-    /// A parsed recording file (record text form, uevent text, …): fixed values.
-    Recording(Arc<Vec<RawDevice>>),
+    /// A parsed recording file (record text form, uevent text, …): fixed values, and the fields that could
+    /// not be read (listed as skipped).
+    Recording(Arc<Vec<RawDevice>>, Arc<Vec<Skipped>>),
 }
 
 /// Everything read at one moment: batteries (system and peripheral), power sources, and the devices
@@ -98,8 +99,9 @@ impl Manager {
             return Ok(Manager::of(Source::SysfsTree(path.to_owned())));
         }
         let mut bytes = Vec::new();
-        fs::File::open(path)
-            .and_then(|f| f.take(MAX_RECORDING + 1).read_to_end(&mut bytes))
+        open_recording(path)?
+            .take(MAX_RECORDING + 1)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::io("reading the recording", path, e))?;
         if bytes.len() as u64 > MAX_RECORDING {
             return Err(Error::new(
@@ -108,8 +110,11 @@ impl Manager {
             )
             .with_path(path));
         }
-        let devices = parse_recording(&bytes).map_err(|e| e.with_path(path))?;
-        Ok(Manager::of(Source::Recording(Arc::new(devices))))
+        let (devices, problems) = parse_recording(&bytes).map_err(|e| e.with_path(path))?;
+        Ok(Manager::of(Source::Recording(
+            Arc::new(devices),
+            Arc::new(problems),
+        )))
     }
 
     /// Whether this manager replays a recording rather than reading this machine.
@@ -124,7 +129,7 @@ impl Manager {
         match &self.source {
             Source::System => sys::read_all().map(|r| (r.devices, r.unreadable)),
             Source::SysfsTree(root) => sysfs::read_tree(root).map(|t| (t.devices, t.unreadable)),
-            Source::Recording(devices) => Ok((devices.to_vec(), Vec::new())),
+            Source::Recording(devices, problems) => Ok((devices.to_vec(), problems.to_vec())),
         }
     }
 
@@ -134,7 +139,7 @@ impl Manager {
         let (decoded, unreadable) = match &self.source {
             Source::System => sys::decode_all()?,
             Source::SysfsTree(root) => sysfs::decode_tree(root)?,
-            Source::Recording(devices) => (decode::decode(devices), Vec::new()),
+            Source::Recording(devices, problems) => (decode::decode(devices), problems.to_vec()),
         };
         let Decoded {
             mut batteries,
@@ -189,7 +194,7 @@ impl Manager {
                 None => sys::read_one(&battery.id)?,
             },
             Source::SysfsTree(root) => return self.refresh_sysfs(root, battery, true),
-            Source::Recording(devices) => devices.iter().find(|d| d.id == battery.id).cloned(),
+            Source::Recording(devices, _) => devices.iter().find(|d| d.id == battery.id).cloned(),
         };
         Self::decode_refreshed(device, battery)
     }
@@ -275,19 +280,44 @@ fn check_power_supply_dir(path: &Path) -> Result<()> {
 }
 
 #[cfg(feature = "replay")]
-fn parse_recording(bytes: &[u8]) -> Result<Vec<RawDevice>> {
-    voltaic_core::replay::parse_recording(bytes).map_err(|e| {
-        Error::new(ErrorKind::InvalidRecording, "reading the recording").with_source(e)
-    })
+fn parse_recording(bytes: &[u8]) -> Result<(Vec<RawDevice>, Vec<Skipped>)> {
+    voltaic_core::replay::read_recording(bytes)
+        .map(|r| (r.devices, r.problems))
+        .map_err(|e| {
+            Error::new(ErrorKind::InvalidRecording, "reading the recording").with_source(e)
+        })
 }
 
 /// Without the `replay` feature only directories are replayed.
 #[cfg(not(feature = "replay"))]
-fn parse_recording(_bytes: &[u8]) -> Result<Vec<RawDevice>> {
+fn parse_recording(_bytes: &[u8]) -> Result<(Vec<RawDevice>, Vec<Skipped>)> {
     Err(Error::new(
         ErrorKind::Unsupported,
         "reading recording files needs voltaic's `replay` feature (a directory laid out like /sys/class/power_supply replays without it)",
     ))
+}
+
+/// Opens a recording file without ever blocking: non-blocking on Unix (a FIFO has no writer, a device waits
+/// for data), then the opened handle (not the path, which could be swapped) must be a regular file.
+fn open_recording(path: &Path) -> Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .map_err(|e| Error::io("opening the recording", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("opening the recording", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidRecording,
+            "not a regular file or directory (a FIFO, socket or device is never read as a recording)",
+        )
+        .with_path(path));
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

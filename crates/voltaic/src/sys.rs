@@ -70,7 +70,13 @@ pub(crate) use imp::{SUPPORTED, read_all, read_one};
 /// The sysfs-like class directory this system's batteries are read from, where there is one (Linux):
 /// `Manager` reads it through [`crate::sysfs`] directly, in place, and keeps handles for refresh.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) use imp::{SYSFS_ROOT, decode_all};
+pub(crate) use imp::{SYSFS_ROOT, decode_all, machine_name};
+
+/// The machine's product name, where a shell reads one for the decoder (Linux DMI).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn machine_name() -> Option<&'static str> {
+    None
+}
 
 /// Systems without a sysfs: `Manager` refreshes through `read_one`.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]

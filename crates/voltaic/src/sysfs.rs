@@ -23,7 +23,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use voltaic_core::Battery;
-use voltaic_core::decode::linux::{self as rules, Properties, Span, index_uevent};
+use voltaic_core::decode::linux::{
+    self as rules, DMI_PRODUCT_NAME, INPUT_NAME, INPUT_UNIQ, Properties, Span, USB_WIRELESS_STATUS,
+    index_uevent,
+};
 use voltaic_core::decode::{Decoded, Skipped};
 use voltaic_core::record::{Os, RawDevice};
 
@@ -216,6 +219,7 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         .take(MAX_ENTRIES)
         .collect();
     names.sort_unstable();
+    let machine = machine(root);
     let mut tree = TreeText {
         text: Vec::with_capacity(4096),
         ..TreeText::default()
@@ -242,7 +246,14 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         tree.text.extend_from_slice(name.as_bytes());
         let name_end = tree.text.len();
         let span_start = tree.spans.len();
-        match read_device_text(&dir, &mut file, &mut tree.text, &mut tree.spans, budget) {
+        match read_device_text(
+            &dir,
+            &mut file,
+            &mut tree.text,
+            &mut tree.spans,
+            budget,
+            machine,
+        ) {
             Ok(true) => tree.devices.push(DeviceText {
                 name: (name_start, name_end),
                 spans: (span_start, tree.spans.len()),
@@ -274,6 +285,7 @@ pub(crate) fn read_device(
         &mut text,
         &mut spans,
         MAX_DEVICE_BYTES,
+        machine(root),
     )? {
         return Ok(None);
     }
@@ -290,6 +302,7 @@ fn read_device_text(
     text: &mut Vec<u8>,
     spans: &mut Vec<Span>,
     budget: usize,
+    machine: Option<&str>,
 ) -> std::result::Result<bool, String> {
     let start = text.len();
     let span_start = spans.len();
@@ -348,7 +361,85 @@ fn read_device_text(
             }
         }
     }
+    if is_battery {
+        let props = Properties::new(text, &spans[span_start..]);
+        let peripheral = props.get_trimmed("SCOPE") == Some("Device");
+        let has_model = props.get("MODEL_NAME").is_some();
+        if peripheral {
+            peripheral_context(dir, file, text, spans, has_model, left(text));
+        }
+        if let Some(name) = machine {
+            push_extra(DMI_PRODUCT_NAME, name.as_bytes(), text, spans);
+        }
+    }
     Ok(true)
+}
+
+/// What a peripheral's power supply does not say itself. The USB interface above its HID device says
+/// whether a receiver's peripheral is connected (`wireless_status`, Documentation/ABI/testing/sysfs-bus-usb,
+/// Linux 6.5+); a game pad's input device (`device/input/inputN`, a sibling of the supply under the HID
+/// device) has the name and Bluetooth address its supply lacks.
+fn peripheral_context(
+    dir: &Path,
+    file: &mut PathBuf,
+    text: &mut Vec<u8>,
+    spans: &mut Vec<Span>,
+    has_model: bool,
+    budget: usize,
+) {
+    set_path(file, dir, "device/../wireless_status");
+    read_extra(file, USB_WIRELESS_STATUS, text, spans, budget);
+    if has_model {
+        return;
+    }
+    let inputs = dir.join("device/input");
+    let first = fs::read_dir(&inputs).ok().and_then(|entries| {
+        entries
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .filter(|n| n.as_encoded_bytes().starts_with(b"input"))
+            .take(16)
+            .min()
+    });
+    if let Some(input) = first {
+        let input = inputs.join(input);
+        for (key, attr) in [(INPUT_NAME, "name"), (INPUT_UNIQ, "uniq")] {
+            set_path(file, &input, attr);
+            read_extra(file, key, text, spans, budget.saturating_sub(text.len()));
+        }
+    }
+}
+
+/// Reads the file `path` as the value of `key` (a key the decoder reads beside the device's own).
+fn read_extra(
+    path: &Path,
+    key: &'static str,
+    text: &mut Vec<u8>,
+    spans: &mut Vec<Span>,
+    budget: usize,
+) {
+    if budget == 0 {
+        return;
+    }
+    if let Ok(at) = read_file(path, text, MAX_FILE.min(budget), 128) {
+        let end = line_end(text, at, text.len());
+        spans.push(Span::extra(key, text, at, end));
+    }
+}
+
+/// Appends `value` to `text` as the value of `key`.
+fn push_extra(key: &'static str, value: &[u8], text: &mut Vec<u8>, spans: &mut Vec<Span>) {
+    let at = text.len();
+    text.extend_from_slice(value);
+    spans.push(Span::extra(key, text, at, text.len()));
+}
+
+/// The machine's product name when `root` is this machine's power-supply class (never for a replay):
+/// the decoder's Intel MacBook rule needs it.
+fn machine(root: &Path) -> Option<&'static str> {
+    crate::sys::SYSFS_ROOT
+        .is_some_and(|live| Path::new(live) == root)
+        .then(crate::sys::machine_name)
+        .flatten()
 }
 
 /// Reads attribute `attr` of `dir` (without its line end) into `text` and adds its span; nothing when
@@ -494,6 +585,8 @@ struct KeptDevice {
     ty: Option<String>,
     /// MANUFACTURER, MODEL_NAME, SERIAL_NUMBER when the device was opened.
     identity: [Option<String>; 3],
+    /// The machine's product name (this machine's class directory only), added to every reading.
+    machine: Option<&'static str>,
     /// The read buffer (its length is its capacity: no zeroing on each refresh), and how much of it the
     /// last read filled.
     buf: Vec<u8>,
@@ -578,6 +671,7 @@ impl Kept {
             attrs: Vec::new(),
             ty: None,
             identity: [None, None, None],
+            machine: machine(root),
             buf: vec![0; 4096],
             used: 0,
             spans: Vec::new(),
@@ -589,15 +683,21 @@ impl Kept {
                 Miss::ReadAfresh
             }
         })?;
-        let (has_type, is_battery, identity) = {
+        let (has_type, is_battery, identity, peripheral) = {
             let props = device.properties().ok_or(Miss::ReadAfresh)?;
             let ty = props.get("TYPE").map(str::trim);
             (
                 ty.is_some(),
                 ty.is_none_or(|t| t == "Battery"),
                 IDENTITY.map(|key| props.get(key).map(str::trim).map(str::to_owned)),
+                props.get_trimmed("SCOPE") == Some("Device"),
             )
         };
+        // A peripheral's reading needs files outside its directory (the receiver's wireless_status, the
+        // input device's name): it is read afresh each time rather than kept.
+        if peripheral {
+            return Err(Miss::ReadAfresh);
+        }
         device.identity = identity;
         if !has_type {
             let mut text = Vec::new();
@@ -659,6 +759,14 @@ impl KeptDevice {
             self.buf[used..used + ty.len()].copy_from_slice(ty.as_bytes());
             used += ty.len();
         }
+        let machine_at = used;
+        if let Some(name) = self.machine {
+            if self.buf.len() < used + name.len() {
+                self.buf.resize(used + name.len(), 0);
+            }
+            self.buf[used..used + name.len()].copy_from_slice(name.as_bytes());
+            used += name.len();
+        }
         let text = &self.buf[..used];
         index_uevent(&text[..uevent_end], 0, &mut self.spans);
         for ((attr, _), &(at, end)) in self.attrs.iter().zip(&attr_spans) {
@@ -668,7 +776,12 @@ impl KeptDevice {
             }
         }
         if self.ty.is_some() {
-            self.spans.push(Span::attribute("type", text, ty_at, used));
+            self.spans
+                .push(Span::attribute("type", text, ty_at, machine_at));
+        }
+        if self.machine.is_some() {
+            self.spans
+                .push(Span::extra(DMI_PRODUCT_NAME, text, machine_at, used));
         }
         self.used = used;
         Ok(())

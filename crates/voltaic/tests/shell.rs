@@ -497,3 +497,65 @@ mod hostile_trees {
 /// Charge-limit writes into writable fake trees.
 #[path = "shell/limits.rs"]
 mod limits;
+/// A headset's receiver stays plugged in when the headset is off; the USB interface above its HID device
+/// says `disconnected`, and the last charge is not shown as live. (Unix: the tree needs a symlink.)
+#[cfg(unix)]
+#[test]
+fn a_disconnected_wireless_peripheral_is_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sys = tmp.path().join("sys");
+    let hid = sys.join("usb1/1-1/1-1:1.3/0003:1038:12B6.0004");
+    fs::create_dir_all(&hid).unwrap();
+    fs::write(
+        sys.join("usb1/1-1/1-1:1.3/wireless_status"),
+        "disconnected\n",
+    )
+    .unwrap();
+    let class = tmp.path().join("class");
+    device(
+        &class,
+        "hid-headset-battery",
+        "POWER_SUPPLY_NAME=hid-headset-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+         POWER_SUPPLY_CAPACITY=69\n",
+    );
+    std::os::unix::fs::symlink(&hid, class.join("hid-headset-battery/device")).unwrap();
+    let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
+    assert!(snapshot.batteries.is_empty(), "{snapshot:?}");
+    assert!(
+        snapshot
+            .skipped
+            .iter()
+            .any(|s| s.id == "hid-headset-battery" && s.reason.contains("wireless_status"))
+    );
+    fs::write(sys.join("usb1/1-1/1-1:1.3/wireless_status"), "connected\n").unwrap();
+    let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
+    assert_eq!(snapshot.batteries[0].percentage, Some(69.0));
+}
+
+/// A game pad's supply has no model or serial; the input device beside it under the HID device has.
+#[cfg(unix)]
+#[test]
+fn a_game_pad_takes_name_and_serial_from_its_input_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hid = tmp.path().join("sys/0005:054C:0CE6.0004");
+    fs::create_dir_all(hid.join("input/input21")).unwrap();
+    fs::write(
+        hid.join("input/input21/name"),
+        "DualSense Wireless Controller\n",
+    )
+    .unwrap();
+    fs::write(hid.join("input/input21/uniq"), "48:18:8d:24:b6:a9\n").unwrap();
+    let class = tmp.path().join("class");
+    let id = "ps-controller-battery-48:18:8d:24:b6:a9";
+    device(
+        &class,
+        id,
+        "POWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\nPOWER_SUPPLY_CAPACITY=35\n",
+    );
+    std::os::unix::fs::symlink(&hid, class.join(id).join("device")).unwrap();
+    let snapshot = Manager::replay(&class).unwrap().snapshot().unwrap();
+    let pad = &snapshot.batteries[0];
+    assert_eq!(pad.model.as_deref(), Some("DualSense Wireless Controller"));
+    assert_eq!(pad.serial.as_deref(), Some("48:18:8d:24:b6:a9"));
+    assert_eq!(pad.peripheral, Some(voltaic::PeripheralKind::GamePad));
+}

@@ -13,7 +13,9 @@ use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use super::{Decoded, Skipped, clean_text};
-use crate::battery::{Battery, ChargeBehaviour, Date, Kind, Level, State, Technology};
+use crate::battery::{
+    Battery, ChargeBehaviour, Date, Kind, Level, PeripheralKind, State, Technology,
+};
 use crate::derived::{self, Field};
 use crate::record::{Os, ParseError, RawDevice, Record, Value, clip};
 use crate::source::{PowerSource, SourceKind};
@@ -83,6 +85,12 @@ pub fn parse_uevent_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
         };
         if starts_new {
             devices.push(std::mem::take(&mut current));
+            if devices.len() >= crate::replay::MAX_DEVICES {
+                return Err(crate::replay::too_many_devices());
+            }
+        }
+        if current.len() >= crate::replay::MAX_ENTRIES {
+            return Err(crate::replay::too_many_entries(i + 1));
         }
         current.push(key, Value::Str(value.to_owned()));
     }
@@ -116,6 +124,11 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
 /// snapshot uses, so that no [`Record`] is built on the way).
 pub fn decode_properties(devices: &[(&str, Properties<'_>)], out: &mut Decoded) {
     decode_props(devices.iter().map(|(id, p)| (*id, Props::of(p))), out);
+    // What `decode::decode` does after every system's decoder: the one plausibility rule.
+    out.batteries.iter_mut().for_each(super::finish);
+    out.power_sources
+        .iter_mut()
+        .for_each(derived::plausible_source);
 }
 
 fn decode_props<'a>(devices: impl Iterator<Item = (&'a str, Props<'a>)>, out: &mut Decoded) {
@@ -132,11 +145,87 @@ fn decode_props<'a>(devices: impl Iterator<Item = (&'a str, Props<'a>)>, out: &m
         }
     }
     let external_power = external_power(&sources);
+    let first = out.batteries.len();
     for (id, props) in batteries {
         out.push(decode_battery(id, props, external_power));
     }
+    drop_second_links(out, first);
     out.power_sources.extend(sources);
 }
+
+/// One peripheral seen through two links (a mouse on its cable and its receiver, a pad through `hid` and
+/// its vendor driver) appears as two power supplies with the same model and serial: the first is kept,
+/// the others are listed as skipped. A serial is what tells two devices of one model apart, so without
+/// one nothing is merged.
+fn drop_second_links(out: &mut Decoded, first: usize) {
+    let mut seen: std::collections::HashMap<(String, Option<String>), String> =
+        std::collections::HashMap::new();
+    let mut kept = Vec::with_capacity(out.batteries.len());
+    for b in out.batteries.drain(first..).collect::<Vec<_>>() {
+        let key = b
+            .serial
+            .clone()
+            .filter(|_| b.kind == Kind::Peripheral)
+            .map(|serial| (serial, b.model.clone()));
+        match key {
+            Some(key) if seen.contains_key(&key) => {
+                let other = seen.get(&key).cloned().unwrap_or_default();
+                out.skipped.push(Skipped::new(
+                    b.id.clone(),
+                    format!(
+                        "the same device as {other} (serial {}), seen through a second link",
+                        key.0
+                    ),
+                ));
+            }
+            Some(key) => {
+                seen.insert(key, b.id.clone());
+                kept.push(b);
+            }
+            None => kept.push(b),
+        }
+    }
+    out.batteries.extend(kept);
+}
+
+/// Keys under which the Linux shell carries the `name` and `uniq` of the input device beside a
+/// peripheral's power supply (both children of the same HID device).
+pub const INPUT_NAME: &str = "INPUT_NAME";
+/// See [`INPUT_NAME`].
+pub const INPUT_UNIQ: &str = "INPUT_UNIQ";
+
+/// The peripheral kind a driver's supply name gives away: game-pad drivers (`hid-sony.c`
+/// `sony_controller_battery_%pMR`, `hid-playstation.c` `ps-controller-battery-%pMR`, `hid-nintendo.c`,
+/// `hid-steam.c`, `hid-wiimote`, the xpadneo driver) and the Wacom pen/tablet driver (`wacom_sys.c`
+/// `wacom_battery_%ld`). Generic HID (`hid-…-battery`) and Logitech (`hidpp_battery_%d`) supplies say
+/// nothing: their name does.
+fn peripheral_from_driver(id: &str) -> Option<PeripheralKind> {
+    const GAME_PADS: [&str; 6] = [
+        "sony_controller_battery",
+        "ps-controller-battery",
+        "nintendo_switch_controller_battery",
+        "steam_controller_battery",
+        "wiimote_battery",
+        "xpadneo",
+    ];
+    if GAME_PADS.iter().any(|p| id.starts_with(p)) {
+        Some(PeripheralKind::GamePad)
+    } else if id.starts_with("wacom_battery") {
+        Some(PeripheralKind::TabletPen)
+    } else {
+        None
+    }
+}
+
+/// The key under which the Linux shell carries the machine's DMI product name
+/// (`/sys/devices/virtual/dmi/id/product_name`) in a battery's record: rules for one maker's hardware
+/// (the Intel MacBook `capacity` quirk) need it.
+pub const DMI_PRODUCT_NAME: &str = "DMI_PRODUCT_NAME";
+
+/// The key under which a shell carries the `wireless_status` attribute of the USB interface a peripheral's
+/// power supply hangs off (`connected` / `disconnected`; Documentation/ABI/testing/sysfs-bus-usb, Linux
+/// 6.5+): a receiver dongle whose headset or mouse is switched off keeps reporting the last charge.
+pub const USB_WIRELESS_STATUS: &str = "USB_WIRELESS_STATUS";
 
 /// Whether the machine is on external power: any system Mains / USB / wireless source online (UPower
 /// `up-device-supply.c`). `None` when the machine exposes no such source at all.
@@ -182,7 +271,11 @@ pub fn refresh_battery(
 ) -> Result<(), Skipped> {
     let props = Props::of(properties);
     match classify(&battery.id, props) {
-        Class::Battery => update_battery(battery, props, external_power),
+        Class::Battery => {
+            update_battery(battery, props, external_power)?;
+            super::finish(battery);
+            Ok(())
+        }
         Class::Source(_) => Err(Skipped::new(
             battery.id.clone(),
             "a power source, not a battery",
@@ -210,6 +303,9 @@ enum SpanName {
     /// A sysfs attribute file's name (`charge_control_end_threshold`): the key is `POWER_SUPPLY_` + it
     /// upper-cased.
     Attribute(&'static str),
+    /// A key the shell adds from outside the device's own files ([`USB_WIRELESS_STATUS`], [`INPUT_NAME`],
+    /// [`DMI_PRODUCT_NAME`]), whole.
+    Extra(&'static str),
 }
 
 impl Span {
@@ -224,6 +320,26 @@ impl Span {
         }
     }
 
+    /// A value the shell read from outside the device's own files, under the key `key` (one of
+    /// [`USB_WIRELESS_STATUS`], [`INPUT_NAME`], [`INPUT_UNIQ`], [`DMI_PRODUCT_NAME`]), at `start..end`.
+    #[must_use]
+    pub fn extra(key: &'static str, text: &[u8], start: usize, end: usize) -> Span {
+        Span {
+            name: SpanName::Extra(key),
+            value: (start as u32, end as u32),
+            trimmed: trimmed(text, start, end),
+        }
+    }
+
+    /// Whether this is the key `key` whole (not a `POWER_SUPPLY_` property).
+    fn is_key(&self, text: &[u8], key: &str) -> bool {
+        match self.name {
+            SpanName::Key(start, end) => bytes(text, (start, end)) == key.as_bytes(),
+            SpanName::Extra(name) => name == key,
+            SpanName::Prefixed(..) | SpanName::Attribute(_) => false,
+        }
+    }
+
     /// The property's key as a uevent writes it (`POWER_SUPPLY_CHARGE_BEHAVIOUR`).
     #[must_use]
     pub fn key<'t>(&self, text: &'t [u8]) -> Cow<'t, str> {
@@ -235,6 +351,7 @@ impl Span {
             SpanName::Attribute(name) => {
                 Cow::Owned(format!("{PREFIX}{}", name.to_ascii_uppercase()))
             }
+            SpanName::Extra(key) => Cow::Borrowed(key),
         }
     }
 
@@ -248,7 +365,7 @@ impl Span {
     /// lower-case name.
     fn short_name<'t>(&self, text: &'t [u8]) -> Option<&'t [u8]> {
         match self.name {
-            SpanName::Key(..) => None,
+            SpanName::Key(..) | SpanName::Extra(_) => None,
             SpanName::Prefixed(start, end) => Some(bytes(text, (start, end))),
             SpanName::Attribute(attr) => Some(attr.as_bytes()),
         }
@@ -257,7 +374,7 @@ impl Span {
     /// Whether this is `POWER_SUPPLY_` + `name` (`name` upper case, as the decoder asks for it).
     fn is(&self, text: &[u8], name: &str) -> bool {
         match self.name {
-            SpanName::Key(..) => false,
+            SpanName::Key(..) | SpanName::Extra(_) => false,
             SpanName::Prefixed(start, end) => {
                 (end - start) as usize == name.len() && bytes(text, (start, end)) == name.as_bytes()
             }
@@ -459,6 +576,17 @@ impl<'a> Properties<'a> {
         self.find(name).and_then(|s| text_of(self.text, s.value))
     }
 
+    /// The value of a key other than `POWER_SUPPLY_*` (as the shell adds them: [`USB_WIRELESS_STATUS`],
+    /// [`DMI_PRODUCT_NAME`] …), trimmed. A linear search: such keys are few and read once per decode.
+    #[must_use]
+    pub fn get_key(&self, key: &str) -> Option<&'a str> {
+        self.spans
+            .iter()
+            .rev()
+            .find(|s| s.is_key(self.text, key))
+            .and_then(|s| text_of(self.text, s.trimmed))
+    }
+
     /// [`Properties::get`], without surrounding white space.
     #[must_use]
     pub fn get_trimmed(&self, name: &str) -> Option<&'a str> {
@@ -556,6 +684,17 @@ impl<'a> Props<'a> {
         self.raw(name)?.parse().ok()
     }
 
+    /// A key other than `POWER_SUPPLY_*` that the shell adds (see [`USB_WIRELESS_STATUS`]), trimmed.
+    fn extra(self, key: &str) -> Option<Cow<'a, str>> {
+        match self.record {
+            Lookup::Record(record) => record.text(key).map(|t| match t {
+                Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+            }),
+            Lookup::Properties(p) => p.get_key(key).map(Cow::Borrowed),
+        }
+    }
+
     /// A value in µ-units as the base unit (µV → V, µWh → Wh …).
     fn micro(self, name: &str) -> Option<f64> {
         self.int(name).and_then(|v| derived::finite(v as f64 / 1e6))
@@ -583,8 +722,12 @@ enum Class {
 }
 
 fn classify(id: &str, p: Props<'_>) -> Class {
-    let Some(ty) = p.raw("TYPE") else {
-        // Kernels before 4.x left TYPE out of the uevent (the AC and hidpp captures): infer it.
+    // `Unknown` is what the kernel prints for a driver that never set the type (POWER_SUPPLY_TYPE_UNKNOWN,
+    // first in `power_supply_type_text[]` of drivers/power/supply/power_supply_sysfs.c): as good as none.
+    let Some(ty) = p.raw("TYPE").filter(|t| !t.is_empty() && t != "Unknown") else {
+        // Kernels before 4.x left TYPE out of the uevent (the AC and hidpp captures): infer it from the
+        // attributes, as for an `Unknown` type. `PRESENT` alone also means a battery (a bay); `ONLINE`
+        // without any battery attribute a power source.
         let battery_like = [
             "STATUS",
             "CAPACITY",
@@ -718,6 +861,11 @@ fn set_text(slot: &mut Option<String>, text: Option<&str>) {
 
 /// `slot = clean_text(text)`, reusing the slot's buffer.
 fn set_clean(slot: &mut Option<String>, text: Option<&str>) {
+    // Control and bidi characters inside the text (a hostile device name): the allocating rule.
+    if let Some(t) = text.filter(|t| t.chars().any(crate::text::is_unsafe)) {
+        *slot = clean_text(t);
+        return;
+    }
     let cleaned = text
         .map(|t| t.trim_matches(|c: char| c.is_whitespace() || c == '\0'))
         .filter(|t| !t.is_empty());
@@ -781,6 +929,14 @@ fn update_battery(
             "battery not present (empty bay)",
         ));
     }
+    if p.extra(USB_WIRELESS_STATUS)
+        .is_some_and(|s| s == "disconnected")
+    {
+        return Err(Skipped::new(
+            b.id.clone(),
+            "wireless peripheral disconnected from its receiver (wireless_status): its charge is not live",
+        ));
+    }
     let kind = if is_peripheral(&b.id, p) {
         Kind::Peripheral
     } else {
@@ -811,9 +967,22 @@ fn update_battery(
         .or_else(|| p.micro("CHARGE_AVG"))
         .filter(|c| *c >= 0.0 && charge_full.is_none_or(|full| *c <= full * 1.1));
 
+    // Energy now and full come from one family: energy_now/energy_full (µWh) when the gauge reports
+    // both, else charge_now/charge_full (µAh) × design voltage when it reports both; never one of each.
+    // A driver giving energy_full but charge_now (or the reverse) would otherwise mix units (a
+    // percentage of 7.9 % where 40 % was right); then only a value whose partner is of its own family,
+    // or the capacity, is used.
+    let energy_full = p.micro_pos("ENERGY_FULL");
+    let energy_now = p
+        .micro("ENERGY_NOW")
+        .or_else(|| p.micro("ENERGY_AVG"))
+        .filter(|e| *e >= 0.0 && energy_full.is_none_or(|full| *e <= full * derived::ENERGY_SLACK));
+    let charge_family = charge_now.is_some() && charge_full.is_some();
+    let energy_family = energy_now.is_some() && energy_full.is_some();
+    let use_charge = !energy_family && charge_family && design_v.is_some();
     // Capacities: energy_* (µWh) when the gauge reports energy, else charge × design voltage.
-    b.energy_full_wh = p.micro_pos("ENERGY_FULL");
-    if b.energy_full_wh.is_none() {
+    b.energy_full_wh = if use_charge { None } else { energy_full };
+    if b.energy_full_wh.is_none() && (use_charge || energy_now.is_none()) {
         b.energy_full_wh = charge_full.zip(design_v).map(|(c, v)| c * v);
         b.derived
             .insert_if(Field::EnergyFull, b.energy_full_wh.is_some());
@@ -829,12 +998,14 @@ fn update_battery(
         .and_then(|c| derived::sane_percentage(c as f64));
     // Energy now: energy_now, energy_avg (PowerPC pmu_battery gives only *_avg), the charge family,
     // and last (as UPower) capacity % × full.
-    b.energy_wh = p
-        .micro("ENERGY_NOW")
-        .or_else(|| p.micro("ENERGY_AVG"))
-        .filter(|e| *e >= 0.0 && b.energy_full_wh.is_none_or(|full| *e <= full * 1.1));
+    b.energy_wh = if use_charge { None } else { energy_now };
     if b.energy_wh.is_none() {
-        b.energy_wh = charge_now.zip(design_v).map(|(c, v)| c * v);
+        // From charge only when full is of the charge family too (or unknown).
+        if !b.derived.contains(Field::EnergyFull) && b.energy_full_wh.is_some() {
+            b.energy_wh = None;
+        } else {
+            b.energy_wh = charge_now.zip(design_v).map(|(c, v)| c * v);
+        }
         if b.energy_wh.is_none() {
             b.energy_wh = capacity
                 .zip(b.energy_full_wh)
@@ -845,14 +1016,29 @@ fn update_battery(
 
     // Percentage: the kernel's `capacity` (the gauge's own state of charge) when sane, else energy ÷
     // full, else charge ÷ full (a ratio needs no voltage).
+    let ratio = match (b.energy_wh, b.energy_full_wh) {
+        (Some(now), Some(full)) => derived::percentage_from(now, full),
+        _ => charge_now
+            .zip(charge_full)
+            .and_then(|(now, full)| derived::percentage_from(now, full)),
+    };
     b.percentage = capacity;
+    // Intel MacBooks: `capacity` is not the state of charge there. UPower ignores it on machines whose DMI
+    // product name starts with "MacBook" (`is_macbook()` sets "ignore-system-percentage",
+    // src/linux/up-enumerator-udev.c). voltaic prefers the energy/charge ratio only when the two disagree
+    // by more than 10 points. Apple Silicon (macsmc-battery) has no DMI and keeps `capacity`: there
+    // charge_now is the bogus one (AsahiLinux/linux#522).
+    let intel_macbook = p
+        .extra(DMI_PRODUCT_NAME)
+        .is_some_and(|n| n.starts_with("MacBook"));
+    if intel_macbook
+        && let (Some(c), Some(r)) = (capacity, ratio)
+        && (c - r).abs() > 10.0
+    {
+        b.percentage = None;
+    }
     if b.percentage.is_none() {
-        b.percentage = match (b.energy_wh, b.energy_full_wh) {
-            (Some(now), Some(full)) => derived::percentage_from(now, full),
-            _ => charge_now
-                .zip(charge_full)
-                .and_then(|(now, full)| derived::percentage_from(now, full)),
-        };
+        b.percentage = ratio;
         b.derived
             .insert_if(Field::Percentage, b.percentage.is_some());
     }
@@ -983,6 +1169,21 @@ fn update_battery(
     set_clean(&mut b.vendor, p.raw("MANUFACTURER").as_deref());
     set_clean(&mut b.model, p.raw("MODEL_NAME").as_deref());
     set_clean(&mut b.serial, p.raw("SERIAL_NUMBER").as_deref());
+    if kind == Kind::Peripheral {
+        // Game-pad drivers set no model or serial on their supply (hid-playstation, hid-nintendo): the
+        // input device beside it has them (`device/input/inputN/name` and `uniq`, the Bluetooth address),
+        // which the shell carries as INPUT_NAME / INPUT_UNIQ.
+        if b.model.is_none() {
+            set_clean(&mut b.model, p.extra(INPUT_NAME).as_deref());
+        }
+        if b.serial.is_none() {
+            set_clean(&mut b.serial, p.extra(INPUT_UNIQ).as_deref());
+        }
+        b.peripheral = peripheral_from_driver(&b.id)
+            .or_else(|| b.model.as_deref().and_then(PeripheralKind::from_name));
+    } else {
+        b.peripheral = None;
+    }
     b.technology = p
         .raw("TECHNOLOGY")
         .map_or(Technology::Unknown, |t| Technology::parse(&t));
@@ -1006,9 +1207,13 @@ fn infer_unknown_state(b: &mut Battery, reason: &mut Option<Reason>) {
                 *reason = Some("status Unknown on external power at a full charge".into());
             } else {
                 b.state = State::NotCharging;
-                *reason = Some(not_charging_reason(b).unwrap_or_else(|| {
-                    "status Unknown on external power with no current: charging is paused".into()
-                }));
+                // Say only what was observed: a measured rate of ~0, or no rate reported at all.
+                let observed = if b.power_w.is_some() {
+                    "status Unknown on external power with no current flowing"
+                } else {
+                    "status Unknown on external power; the battery reports no current"
+                };
+                *reason = Some(not_charging_reason(b).unwrap_or(Reason::Text(observed)));
             }
             b.derived.insert(Field::State);
         }
@@ -1214,6 +1419,152 @@ mod tests {
         // Time = charge ÷ current = 1.5 h, as the gauge counts it.
         assert_eq!(b.time_to_empty, Some(Duration::from_secs(5400)));
         assert!(b.derived.contains(Field::TimeToEmpty));
+    }
+
+    #[test]
+    fn energy_now_and_full_come_from_one_unit_family() {
+        // energy_full in µWh, charge_now/charge_full in µAh, a design voltage that is a cell's: the charge
+        // ratio (40 %) is right, mixing charge × voltage with energy_full (15.8 %) is not.
+        let base = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\n\
+                    POWER_SUPPLY_VOLTAGE_MIN_DESIGN=3800000\nPOWER_SUPPLY_ENERGY_FULL=48000000\n\
+                    POWER_SUPPLY_CHARGE_NOW=2000000\n";
+        let with_full = format!("{base}POWER_SUPPLY_CHARGE_FULL=5000000\n");
+        let b =
+            &crate::decode::decode(&parse_uevent_text(&with_full).unwrap_or_default()).batteries[0];
+        assert_eq!(b.percentage.map(|p| (p * 10.0).round()), Some(400.0));
+        assert_eq!(b.energy_wh.map(|e| (e * 10.0).round()), Some(76.0));
+        assert_eq!(b.energy_full_wh.map(|e| (e * 10.0).round()), Some(190.0));
+        // Without charge_full, charge now has no partner of its family: no energy, no percentage
+        // made of mixed units.
+        let b = &crate::decode::decode(&parse_uevent_text(base).unwrap_or_default()).batteries[0];
+        assert_eq!(b.energy_full_wh, Some(48.0));
+        assert_eq!((b.energy_wh, b.percentage), (None, None));
+    }
+
+    #[test]
+    fn unknown_status_reason_says_only_what_was_observed() {
+        let base = "POWER_SUPPLY_NAME=AC\nPOWER_SUPPLY_TYPE=Mains\nPOWER_SUPPLY_ONLINE=1\n\
+                    POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Unknown\n\
+                    POWER_SUPPLY_CAPACITY=60\n";
+        let reason = |text: &str| {
+            crate::decode::decode(&parse_uevent_text(text).unwrap_or_default()).batteries[0]
+                .state_reason
+                .clone()
+        };
+        assert_eq!(
+            reason(base).as_deref(),
+            Some("status Unknown on external power; the battery reports no current")
+        );
+        let measured = format!("{base}POWER_SUPPLY_POWER_NOW=0\n");
+        assert_eq!(
+            reason(&measured).as_deref(),
+            Some("status Unknown on external power with no current flowing")
+        );
+    }
+
+    #[test]
+    fn disconnected_and_second_link_peripherals_are_not_shown() {
+        let text = "POWER_SUPPLY_NAME=hid-headset-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=69\nUSB_WIRELESS_STATUS=disconnected\n\
+                    POWER_SUPPLY_NAME=hid-mouse-usb-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=40\nPOWER_SUPPLY_MODEL_NAME=MX\nPOWER_SUPPLY_SERIAL_NUMBER=AB12\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=40\nPOWER_SUPPLY_MODEL_NAME=MX\nPOWER_SUPPLY_SERIAL_NUMBER=AB12\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_1\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=80\nPOWER_SUPPLY_MODEL_NAME=MX\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_2\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=90\nPOWER_SUPPLY_MODEL_NAME=MX\nUSB_WIRELESS_STATUS=connected\n";
+        let out = crate::decode::decode(&parse_uevent_text(text).unwrap_or_default());
+        let ids: Vec<&str> = out.batteries.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "hid-mouse-usb-battery",
+                "hidpp_battery_1",
+                "hidpp_battery_2"
+            ]
+        );
+        let reason = |id: &str| {
+            out.skipped
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| s.reason.clone())
+        };
+        assert!(reason("hid-headset-battery").is_some_and(|r| r.contains("wireless_status")));
+        assert!(reason("hidpp_battery_0").is_some_and(|r| r.contains("hid-mouse-usb-battery")));
+    }
+
+    #[test]
+    fn intel_macbook_capacity_yields_to_the_charge_ratio() {
+        let base = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_STATUS=Discharging\n\
+                    POWER_SUPPLY_CAPACITY=100\nPOWER_SUPPLY_CHARGE_NOW=2000000\nPOWER_SUPPLY_CHARGE_FULL=4000000\n";
+        let pct = |text: &str| {
+            crate::decode::decode(&parse_uevent_text(text).unwrap_or_default()).batteries[0]
+                .percentage
+        };
+        assert_eq!(
+            pct(&format!("{base}DMI_PRODUCT_NAME=MacBookPro14,1\n")),
+            Some(50.0)
+        );
+        // Elsewhere (and on Apple Silicon, which has no DMI) the gauge's own capacity stays.
+        assert_eq!(pct(base), Some(100.0));
+        assert_eq!(
+            pct(&format!("{base}DMI_PRODUCT_NAME=ThinkPad T480s\n")),
+            Some(100.0)
+        );
+        // Close enough: capacity is kept on a MacBook too.
+        let close = base.replace("CAPACITY=100", "CAPACITY=55");
+        assert_eq!(
+            pct(&format!("{close}DMI_PRODUCT_NAME=MacBookAir7,2\n")),
+            Some(55.0)
+        );
+    }
+
+    #[test]
+    fn peripherals_get_a_kind_and_a_game_pad_its_input_name() {
+        let text = "POWER_SUPPLY_NAME=ps-controller-battery-48:18:8d:24:b6:a9\nPOWER_SUPPLY_CAPACITY=35\n\
+                    INPUT_NAME=DualSense Wireless Controller\nINPUT_UNIQ=48:18:8d:24:b6:a9\n\
+                    POWER_SUPPLY_NAME=hidpp_battery_5\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=60\nPOWER_SUPPLY_MODEL_NAME=Wireless Keyboard K270\n\
+                    POWER_SUPPLY_NAME=hid-aa:bb-battery\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_SCOPE=Device\n\
+                    POWER_SUPPLY_CAPACITY=60\nPOWER_SUPPLY_MODEL_NAME=Arctis 7\n\
+                    POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Battery\nPOWER_SUPPLY_CAPACITY=60\n";
+        let out = crate::decode::decode(&parse_uevent_text(text).unwrap_or_default());
+        let kinds: Vec<Option<PeripheralKind>> =
+            out.batteries.iter().map(|b| b.peripheral).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(PeripheralKind::GamePad),
+                Some(PeripheralKind::Keyboard),
+                Some(PeripheralKind::Other),
+                None
+            ]
+        );
+        let pad = &out.batteries[0];
+        assert_eq!(pad.model.as_deref(), Some("DualSense Wireless Controller"));
+        assert_eq!(pad.serial.as_deref(), Some("48:18:8d:24:b6:a9"));
+        assert_eq!(
+            PeripheralKind::from_name("Apple Magic Trackpad"),
+            Some(PeripheralKind::Touchpad)
+        );
+        assert_eq!(PeripheralKind::from_name("Penguin"), None);
+    }
+
+    #[test]
+    fn unknown_type_is_inferred_from_the_attributes() {
+        let text = "POWER_SUPPLY_NAME=BAT0\nPOWER_SUPPLY_TYPE=Unknown\nPOWER_SUPPLY_STATUS=Discharging\n\
+                    POWER_SUPPLY_PRESENT=1\nPOWER_SUPPLY_CHARGE_NOW=2000000\nPOWER_SUPPLY_CHARGE_FULL=4000000\n\
+                    POWER_SUPPLY_NAME=ADP1\nPOWER_SUPPLY_TYPE=Unknown\nPOWER_SUPPLY_ONLINE=1\n\
+                    POWER_SUPPLY_NAME=odd\nPOWER_SUPPLY_TYPE=Unknown\n";
+        let devices = parse_uevent_text(text).unwrap_or_default();
+        let out = crate::decode::decode(&devices);
+        assert_eq!(out.batteries.len(), 1);
+        assert_eq!(out.batteries[0].percentage, Some(50.0));
+        assert_eq!(out.power_sources.len(), 1);
+        assert_eq!(out.power_sources[0].id, "ADP1");
+        assert_eq!(out.power_sources[0].online, Some(true));
+        assert!(out.skipped.iter().any(|s| s.id == "odd"));
     }
 
     #[test]

@@ -294,7 +294,7 @@ pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Ba
 /// A [`ParseError`] naming the line where the XML stops making sense, or when it is not a dictionary.
 pub fn parse_envsys_xml(text: &str) -> Result<Vec<RawDevice>, ParseError> {
     let root = plist::parse(text)?;
-    let Value::Dict(top) = root else {
+    let Some(top) = root.as_dict() else {
         return Err(ParseError::new(
             0,
             "the envsys property list is not a dictionary",

@@ -793,6 +793,24 @@ mod tests {
     }
 
     #[test]
+    fn energy_above_full_and_impossible_values_are_dropped() {
+        // 38 Wh now of a 4 Wh full battery: the now value is a gauge bug, and the percentage worked out
+        // from it (100 %) with it.
+        let b = one(dell(&[
+            (key::FULL_CHARGED_CAPACITY, int(4000)),
+            (key::CAPACITY, int(38441)),
+            (key::CYCLE_COUNT, int(i64::from(u32::MAX))),
+            (key::VOLTAGE, int(i64::from(u32::MAX) - 1)),
+        ]));
+        assert_eq!(b.energy_full_wh, Some(4.0));
+        assert_eq!(b.energy_wh, None);
+        assert_eq!(b.percentage, None);
+        assert_eq!(b.time_to_empty, None);
+        assert_eq!(b.cycle_count, None);
+        assert_eq!(b.voltage_v, None);
+    }
+
+    #[test]
     fn temperature_is_tenths_of_a_kelvin() {
         let b = one(dell(&[(key::TEMPERATURE, int(3001))]));
         assert_eq!(b.temperature_c.map(|t| (t * 100.0).round()), Some(2695.0));

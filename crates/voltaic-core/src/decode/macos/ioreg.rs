@@ -54,6 +54,12 @@ const POWER_SOURCE_KEYS: [&str; 14] = [
 /// keeps hostile input from exhausting the stack.
 const MAX_DEPTH: usize = 64;
 
+/// At most this many values (containers, keys and scalars, each counted wherever it is referenced) in a
+/// property list. A full `ioreg -l -a` of a MacBook is some 60 000; the bound keeps a binary plist whose
+/// objects share references ("DAG bomb": 350 bytes expanding to gigabytes) or 32 MiB of `<true/>` from
+/// building a tree larger than a few hundred MB.
+const MAX_NODES: u64 = 500_000;
+
 /// Whether `record` (from an entry of class `class`, when known) describes a power source.
 #[must_use]
 pub fn is_power_source(class: Option<&str>, record: &Record) -> bool {
@@ -189,6 +195,7 @@ fn scan_xml(body: &[u8]) -> Result<XmlScan, (usize, String)> {
     let mut in_plist = false;
     let mut closed = false;
     let mut safe: (usize, Vec<bool>, bool) = (0, Vec::new(), false);
+    let mut nodes = 0_u64;
     let mut i = 0;
     while let Some(lt) = body[i..].iter().position(|b| *b == b'<').map(|p| p + i) {
         let Some(gt) = body[lt..].iter().position(|b| *b == b'>').map(|p| p + lt) else {
@@ -231,6 +238,12 @@ fn scan_xml(body: &[u8]) -> Result<XmlScan, (usize, String)> {
             // The start of a key or scalar: not a point to close at.
             _ => continue,
         }
+        if value_done {
+            nodes += 1;
+            if nodes > MAX_NODES {
+                return Err((lt, format!("more than {MAX_NODES} values")));
+            }
+        }
         if value_done && let Some(top) = stack.last_mut() {
             top.1 = false;
         }
@@ -253,10 +266,12 @@ fn scan_xml(body: &[u8]) -> Result<XmlScan, (usize, String)> {
     })
 }
 
-/// Checks that a binary plist nests containers at most [`MAX_DEPTH`] deep before the plist crate builds
-/// (and later drops, recursively) its value tree. Layout per Apple's `CFBinaryPList.c`: a 32-byte
+/// Checks that a binary plist nests containers at most [`MAX_DEPTH`] deep, and expands to at most
+/// [`MAX_NODES`] values (a shared object counts at every reference: the plist crate copies it there),
+/// before the plist crate builds (and later drops, recursively) its value tree. Layout per Apple's `CFBinaryPList.c`: a 32-byte
 /// trailer (offset size, reference size, object count, top object, offset-table position), an offset
 /// table, objects whose marker's high nibble 0xA / 0xC / 0xD is an array / set / dict of references.
+#[allow(clippy::too_many_lines)] // one walk: trailer checks, children of an object, the bounded DFS
 fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
     let bad = || "not a readable binary property list".to_owned();
     let be = |bytes: &[u8]| {
@@ -316,11 +331,14 @@ fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
         }
         Ok(out)
     };
-    // Iterative depth-first walk with memoised depths; a cycle is malformed.
+    // Iterative depth-first walk with memoised depths and expanded sizes; a cycle is malformed.
     let mut depth: Vec<Option<usize>> = vec![None; count];
+    let mut size: Vec<u64> = vec![0; count];
     let mut on_path = vec![false; count];
-    // (object, its children, next child to visit, deepest child so far)
-    let mut stack: Vec<(usize, Vec<usize>, usize, usize)> = vec![(top, children(top)?, 0, 0)];
+    let too_many = || format!("more than {MAX_NODES} values once shared objects are expanded");
+    // (object, its children, next child to visit, deepest child so far, expanded size so far)
+    let mut stack: Vec<(usize, Vec<usize>, usize, usize, u64)> =
+        vec![(top, children(top)?, 0, 0, 1)];
     on_path[top] = true;
     while let Some(frame) = stack.last_mut() {
         let (node, next) = (frame.0, frame.1.get(frame.2).copied());
@@ -328,24 +346,34 @@ fn binary_depth_ok(b: &[u8]) -> Result<(), String> {
             frame.2 += 1;
             if let Some(d) = depth[kid] {
                 frame.3 = frame.3.max(d);
+                frame.4 = frame.4.saturating_add(size[kid]);
+                if frame.4 > MAX_NODES {
+                    return Err(too_many());
+                }
             } else {
                 if on_path[kid] {
                     return Err(bad());
                 }
                 on_path[kid] = true;
                 let grandchildren = children(kid)?;
-                stack.push((kid, grandchildren, 0, 0));
+                stack.push((kid, grandchildren, 0, 0, 1));
                 if stack.len() > MAX_DEPTH + 1 {
                     return Err(format!("values nested more than {MAX_DEPTH} deep"));
                 }
             }
         } else {
             let own = frame.3 + 1;
+            let expanded = frame.4;
             depth[node] = Some(own);
+            size[node] = expanded;
             on_path[node] = false;
             stack.pop();
             if let Some(parent) = stack.last_mut() {
                 parent.3 = parent.3.max(own);
+                parent.4 = parent.4.saturating_add(expanded);
+                if parent.4 > MAX_NODES {
+                    return Err(too_many());
+                }
             }
         }
     }
@@ -378,14 +406,15 @@ fn from_plist(value: plist::Value) -> Value {
 
 /// Power-source entries anywhere in a plist tree: the top-level array of `ioreg -r -a`, or the children
 /// of `ioreg -l -a` (each entry is kept without its `IORegistryEntryChildren`).
-fn collect_plist_entries(value: Value, out: &mut Vec<(Option<String>, Record)>) {
-    match value {
+fn collect_plist_entries(mut value: Value, out: &mut Vec<(Option<String>, Record)>) {
+    match &mut value {
         Value::Array(items) => {
-            for item in items {
+            for item in std::mem::take(items) {
                 collect_plist_entries(item, out);
             }
         }
         Value::Dict(record) => {
+            let record = std::mem::take(record);
             let mut own = Record::new();
             let mut children = Vec::new();
             for (key, value) in record.iter() {
@@ -418,7 +447,8 @@ fn collect_plist_entries(value: Value, out: &mut Vec<(Option<String>, Record)>) 
 /// `IOBatteryInfo` line: that property of pre-2006 PMU Macs lives on another entry, so it is named by
 /// itself rather than as an AppleSmartBattery it is not.
 fn name_devices(entries: Vec<(Option<String>, Record)>) -> Vec<RawDevice> {
-    let mut seen: Vec<String> = Vec::new();
+    // Counted per name in a map: linear in the number of entries, however many share a name.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     entries
         .into_iter()
         .map(|(name, record)| {
@@ -429,8 +459,9 @@ fn name_devices(entries: Vec<(Option<String>, Record)>) -> Vec<RawDevice> {
                     DEFAULT_ENTRY.to_owned()
                 }
             });
-            let count = seen.iter().filter(|s| **s == base).count();
-            seen.push(base.clone());
+            let slot = seen.entry(base.clone()).or_default();
+            let count = *slot;
+            *slot += 1;
             let id = if count == 0 {
                 base
             } else {
@@ -472,6 +503,27 @@ impl TextEntry {
 /// # Errors
 /// A [`ParseError`] naming the first property line that cannot be read, or saying no ioreg property was found.
 pub fn parse_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
+    parse_text_with(text, &mut None)
+}
+
+/// Reads `ioreg` text like [`parse_text`], but a property whose value cannot be read (a cut or mangled
+/// line in a pasted dump) is kept as the text it was and listed with its line, so one broken field does
+/// not lose the battery.
+///
+/// # Errors
+/// As [`parse_text`], except for unreadable property values.
+pub fn parse_text_lenient(
+    text: &str,
+) -> Result<(Vec<RawDevice>, Vec<crate::decode::Skipped>), ParseError> {
+    let mut problems = Some(Vec::new());
+    let devices = parse_text_with(text, &mut problems)?;
+    Ok((devices, problems.unwrap_or_default()))
+}
+
+fn parse_text_with(
+    text: &str,
+    problems: &mut Option<Vec<crate::decode::Skipped>>,
+) -> Result<Vec<RawDevice>, ParseError> {
     let mut entries: Vec<TextEntry> = Vec::new();
     let mut current = TextEntry::default();
     let mut properties = 0usize;
@@ -509,9 +561,23 @@ pub fn parse_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
                 ));
             };
             let mut cursor = ValueCursor::new(rest);
-            let value = cursor
-                .top_value()
-                .map_err(|msg| ParseError::new(n, format!("\"{}\": {msg}", clip(&key))))?;
+            let value = match (cursor.top_value(), problems.as_mut()) {
+                (Ok(value), _) => value,
+                (Err(msg), Some(problems)) => {
+                    let entry = current.name.as_deref().unwrap_or(DEFAULT_ENTRY);
+                    problems.push(crate::decode::Skipped::new(
+                        entry,
+                        format!(
+                            "line {n}: \"{}\": {msg}: kept as text, not read",
+                            clip(&key)
+                        ),
+                    ));
+                    Some(Value::Str(rest.trim().to_owned()))
+                }
+                (Err(msg), None) => {
+                    return Err(ParseError::new(n, format!("\"{}\": {msg}", clip(&key))));
+                }
+            };
             properties += 1;
             if let Some(value) = value {
                 current.record.push(key, value);
