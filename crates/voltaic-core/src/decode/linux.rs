@@ -917,7 +917,6 @@ fn set_reason(slot: &mut Option<String>, reason: Option<Reason>) {
     }
 }
 
-#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
 /// Properties of which a battery reports at least one while it is registered.
 const BATTERY_VALUES: [&str; 12] = [
     "STATUS",
@@ -934,6 +933,7 @@ const BATTERY_VALUES: [&str; 12] = [
     "SCOPE",
 ];
 
+#[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
 fn update_battery(
     b: &mut Battery,
     p: Props<'_>,
