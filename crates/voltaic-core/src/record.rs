@@ -601,8 +601,8 @@ fn parse_with(text: &str, problems: &mut Problems) -> Result<Vec<RawDevice>, Par
                 break;
             }
             let (n, line) = lines.next().unwrap_or((n, next));
-            if record.len() >= crate::replay::MAX_ENTRIES {
-                return Err(crate::replay::too_many_entries(n));
+            if record.len() >= MAX_ENTRIES {
+                return Err(too_many_entries(n));
             }
             let mut bad = problems.as_ref().map(|_| Vec::new());
             let (key, value) = parse_entry(n, line, &mut lines, 0, &mut bad)?;
@@ -614,8 +614,8 @@ fn parse_with(text: &str, problems: &mut Problems) -> Result<Vec<RawDevice>, Par
             }
             record.push(key, value);
         }
-        if devices.len() >= crate::replay::MAX_DEVICES {
-            return Err(crate::replay::too_many_devices());
+        if devices.len() >= MAX_DEVICES {
+            return Err(too_many_devices());
         }
         devices.push(RawDevice::new(os, id, record));
     }
@@ -793,6 +793,28 @@ pub(crate) fn clip(s: &str) -> String {
         out.push('…');
     }
     crate::text::escape(&out).into_owned()
+}
+
+/// At most this many devices in one recording. A machine has a handful of power supplies (a desk of
+/// peripherals a few dozen); the bound keeps 32 MiB of tiny devices from taking gigabytes.
+pub const MAX_DEVICES: usize = 1024;
+
+/// At most this many entries in one device's record (a Linux battery has some 30 keys, an
+/// AppleSmartBattery about 100): keeps one endless device from taking gigabytes.
+pub const MAX_ENTRIES: usize = 10_000;
+
+pub(crate) fn too_many_devices() -> ParseError {
+    ParseError::new(
+        0,
+        format!("more than {MAX_DEVICES} devices: not a recording of one machine's power supplies"),
+    )
+}
+
+pub(crate) fn too_many_entries(line: usize) -> ParseError {
+    ParseError::new(
+        line,
+        format!("more than {MAX_ENTRIES} entries in one device"),
+    )
 }
 
 #[cfg(test)]

@@ -130,27 +130,10 @@ pub fn read_recording(bytes: &[u8]) -> Result<Recording, ParseError> {
     Ok(recording)
 }
 
-/// At most this many devices in one recording. A machine has a handful of power supplies (a desk of
-/// peripherals a few dozen); the bound keeps 32 MiB of tiny devices from taking gigabytes.
-pub const MAX_DEVICES: usize = 1024;
-
-/// At most this many entries in one device's record (a Linux battery has some 30 keys, an
-/// AppleSmartBattery about 100): keeps one endless device from taking gigabytes.
-pub const MAX_ENTRIES: usize = 10_000;
-
-pub(crate) fn too_many_devices() -> ParseError {
-    ParseError::new(
-        0,
-        format!("more than {MAX_DEVICES} devices: not a recording of one machine's power supplies"),
-    )
-}
-
-pub(crate) fn too_many_entries(line: usize) -> ParseError {
-    ParseError::new(
-        line,
-        format!("more than {MAX_ENTRIES} entries in one device"),
-    )
-}
+// The device and entry bounds live with the record codec (they apply to uevent text too, which is not
+// behind the `replay` feature).
+pub use crate::record::{MAX_DEVICES, MAX_ENTRIES};
+use crate::record::too_many_devices;
 
 /// Gives every device a distinct id, deterministically: the first keeps its id, a later device with the
 /// same id becomes `ID#2`, `ID#3` … (skipping any id the recording already uses). Refresh finds a device

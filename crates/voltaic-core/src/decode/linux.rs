@@ -85,12 +85,12 @@ pub fn parse_uevent_text(text: &str) -> Result<Vec<RawDevice>, ParseError> {
         };
         if starts_new {
             devices.push(std::mem::take(&mut current));
-            if devices.len() >= crate::replay::MAX_DEVICES {
-                return Err(crate::replay::too_many_devices());
+            if devices.len() >= crate::record::MAX_DEVICES {
+                return Err(crate::record::too_many_devices());
             }
         }
-        if current.len() >= crate::replay::MAX_ENTRIES {
-            return Err(crate::replay::too_many_entries(i + 1));
+        if current.len() >= crate::record::MAX_ENTRIES {
+            return Err(crate::record::too_many_entries(i + 1));
         }
         current.push(key, Value::Str(value.to_owned()));
     }

@@ -24,7 +24,7 @@ pub(crate) const SYSFS_ROOT: Option<&str> = Some(ROOT);
 pub(crate) fn read_all() -> Result<Reading> {
     match sysfs::read_tree(Path::new(ROOT)) {
         Ok(tree) => Ok(Reading {
-            devices: tree.devices.into_iter().map(with_machine).collect(),
+            devices: tree.devices,
             unreadable: tree.unreadable,
         }),
         Err(e) => class_dir_error(e).map(|()| Reading::default()),
@@ -52,45 +52,14 @@ fn class_dir_error(e: Error) -> Result<()> {
     }
 }
 
-/// The machine's DMI product name (`/sys/devices/virtual/dmi/id/product_name`, absent on device-tree
-/// machines), read once per process: it cannot change while the machine runs.
-fn product_name() -> Option<&'static str> {
-    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        std::fs::read_to_string("/sys/devices/virtual/dmi/id/product_name")
-            .ok()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-    })
-    .as_deref()
-}
-
-/// A battery record with the machine's product name added (the decoder's Intel MacBook rule needs it).
-fn with_machine(mut device: RawDevice) -> RawDevice {
-    if let Some(name) = product_name()
-        && device
-            .record
-            .text("POWER_SUPPLY_TYPE")
-            .is_some_and(|t| t.trim() == "Battery")
-    {
-        device.record.push(
-            voltaic_core::decode::linux::DMI_PRODUCT_NAME,
-            voltaic_core::record::Value::Str(name.to_owned()),
-        );
-    }
-    device
-}
-
 pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
-    sysfs::read_device(Path::new(ROOT), id)
-        .map(|d| d.map(with_machine))
-        .map_err(|reason| {
-            Error::new(
-                ErrorKind::Io,
-                format!("reading power supply {id}: {reason}"),
-            )
-            .with_path(ROOT)
-        })
+    sysfs::read_device(Path::new(ROOT), id).map_err(|reason| {
+        Error::new(
+            ErrorKind::Io,
+            format!("reading power supply {id}: {reason}"),
+        )
+        .with_path(ROOT)
+    })
 }
 
 /// The machine's DMI product name (`/sys/devices/virtual/dmi/id/product_name`, absent on device-tree
