@@ -132,8 +132,8 @@ pub fn read_recording(bytes: &[u8]) -> Result<Recording, ParseError> {
 
 // The device and entry bounds live with the record codec (they apply to uevent text too, which is not
 // behind the `replay` feature).
-pub use crate::record::{MAX_DEVICES, MAX_ENTRIES};
 use crate::record::too_many_devices;
+pub use crate::record::{MAX_DEVICES, MAX_ENTRIES};
 
 /// Gives every device a distinct id, deterministically: the first keeps its id, a later device with the
 /// same id becomes `ID#2`, `ID#3` … (skipping any id the recording already uses). Refresh finds a device
