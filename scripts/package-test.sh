@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The crates as published: `cargo package --workspace` (which builds each packaged crate against the
 # others through a temporary local registry, offline), then each packaged crate's own tests, run from the
-# unpacked `.crate` files alone: a scratch workspace of the four unpacked packages, the registry
+# unpacked `.crate` files alone: a scratch workspace of the five unpacked packages, the registry
 # dependencies on each other patched to those packages (not to the source tree), the workspace's
 # Cargo.lock. A test that reads a file the package does not ship fails here.
 #
@@ -20,9 +20,12 @@ cd "$root"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 rm -rf "$CARGO_TARGET_DIR"/debug/.fingerprint/voltaic*
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/voltaic-*
-cargo package --workspace --locked --allow-dirty
+# The published crates only: the fuzzer, the benchmarks and the VM test program are `publish = false`.
+crates=(voltaic-core voltaic voltaic-top voltaic-history voltaic-cli)
+package_args=()
+for c in "${crates[@]}"; do package_args+=(-p "$c"); done
+cargo package "${package_args[@]}" --locked --allow-dirty
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-crates=(voltaic-core voltaic voltaic-top voltaic-cli)
 
 scratch=$(mktemp -d /tmp/voltaic-package-test.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
@@ -45,7 +48,10 @@ opt-level = 3
 [profile.dev.package.similar]
 opt-level = 3
 TOML
+# The workspace's lock file, so that the packages are tested with the dependency versions the project
+# tests. Not `--locked`: cargo drops the entries of the members that are not published (fuzzer, benches,
+# VM test program); `--offline` keeps it from choosing any other version.
 cp Cargo.lock "$scratch/Cargo.lock"
 # In the same target directory: the dependencies are already built there.
 cargo test --manifest-path "$scratch/Cargo.toml" \
-    --workspace --locked --offline
+    --workspace --offline

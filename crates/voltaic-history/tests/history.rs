@@ -26,7 +26,8 @@ const DAY: i64 = 86_400;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../voltaic-core/tests/fixtures/linux")
+        // The crate's own link to voltaic-core's Linux fixtures, so that the packaged crate carries them.
+        .join("tests/linux-fixtures")
         .join(name)
 }
 

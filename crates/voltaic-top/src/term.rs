@@ -578,7 +578,7 @@ mod tests {
 
     #[test]
     fn an_announced_change_samples_at_once_but_not_while_paused() {
-        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/chromebook");
+        let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/chromebook");
         let manager = Manager::replay(tree).expect("sample tree");
         let (events, inbox) = mpsc::channel();
         let (control, sampler_inbox) = mpsc::channel();

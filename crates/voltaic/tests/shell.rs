@@ -255,7 +255,8 @@ mod steady_refresh {
     use super::*;
 
     fn samples() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples")
+        // The crate's own link to the samples, so that the packaged crate carries them.
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
     }
 
     fn allocations_per_refresh(m: &Manager, b: &mut voltaic::Battery) -> u64 {
