@@ -291,6 +291,11 @@ fn plan_on(
 ) -> Result<Vec<limits::Write>> {
     let (current, names) = read_limits(target, battery)?;
     limits::plan(current, request, names).map_err(|e| {
+        // An attribute the battery reported that is no longer there, or a device directory without its
+        // uevent: the kernel is removing the device (it takes the files away before the directory).
+        if matches!(e, PlanError::NotOffered(_)) && is_going(target, battery) {
+            return gone(battery);
+        }
         let kind = match e {
             PlanError::NotOffered(_) => ErrorKind::Unsupported,
             _ => ErrorKind::InvalidInput,
@@ -318,6 +323,21 @@ fn device_dir(root: &Path, id: &str) -> Result<PathBuf> {
             format!("{id:?} is not a power-supply device name"),
         ))
     }
+}
+
+/// Whether `battery`'s device is being removed: a threshold it reported has no file any more, or its
+/// directory has lost its uevent.
+fn is_going(target: &Target, battery: &Battery) -> bool {
+    let Target::Dir(dir) = target else {
+        return false;
+    };
+    let reported =
+        battery.charge_start_threshold.is_some() || battery.charge_end_threshold.is_some();
+    let files = [limits::LINUX_START, limits::LINUX_END]
+        .iter()
+        .flatten()
+        .any(|name| dir.join(name).exists());
+    (reported && !files) || !dir.join("uevent").exists()
 }
 
 fn gone(battery: &Battery) -> Error {
