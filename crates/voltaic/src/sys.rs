@@ -212,6 +212,18 @@ pub(crate) const LIMITS: LimitBackend =
 // Change notifications (the watcher): `Wake::open() -> Result<Option<Wake>>` (`None`: poll instead),
 // `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix.
 
+/// poll(2) on one descriptor, shared by the Unix watchers.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "macos",
+    target_os = "ios"
+))]
+#[path = "sys/poll_fd.rs"]
+mod poll_fd;
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "sys/linux_watch.rs"]
 mod watch_imp;

@@ -49,22 +49,12 @@ impl Wake {
 
     /// Waits up to `timeout` for devd events, takes every queued one; `true` when one was about power.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.map_or(-1, |t| {
-            libc::c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX)
-        });
-        // SAFETY: one valid pollfd, count 1.
-        let rc = unsafe { libc::poll(&raw mut pfd, 1, ms) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                return Ok(false);
+        match super::poll_fd::wait_readable(self.fd.as_fd(), timeout) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(err) => {
+                return Err(Error::new(ErrorKind::Io, "waiting for devd events").with_source(err));
             }
-            return Err(Error::new(ErrorKind::Io, "waiting for devd events").with_source(err));
         }
         let mut announced = false;
         loop {

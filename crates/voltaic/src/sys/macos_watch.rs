@@ -93,25 +93,15 @@ impl Wake {
 
     /// Waits up to `timeout` for a post, takes every queued token; `true` when there was one.
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.map_or(-1, |t| {
-            c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(c_int::MAX)
-        });
-        // SAFETY: one valid pollfd, count 1.
-        let rc = unsafe { libc::poll(&raw mut pfd, 1, ms) };
-        if rc < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                return Ok(false);
+        match super::poll_fd::wait_readable(self.as_fd(), timeout) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(err) => {
+                return Err(
+                    Error::new(ErrorKind::Io, "waiting for power-source notifications")
+                        .with_source(err),
+                );
             }
-            return Err(
-                Error::new(ErrorKind::Io, "waiting for power-source notifications")
-                    .with_source(err),
-            );
         }
         let mut announced = false;
         let mut token = [0u8; 64];
