@@ -36,6 +36,8 @@ pub struct Manager {
     pub(crate) source: Source,
     /// Open handles of refreshed batteries (sysfs sources), shared by clones.
     kept: Arc<Mutex<sysfs::Kept>>,
+    /// What the OS shell keeps for refreshes (systems without a sysfs), shared by clones.
+    handles: Arc<Mutex<sys::Handles>>,
     /// Whether charge-limit writes may go into a replayed directory ([`Manager::replay_writable`]).
     pub(crate) writable: bool,
 }
@@ -79,6 +81,7 @@ impl Manager {
         Manager {
             source,
             kept: Arc::default(),
+            handles: Arc::default(),
             writable: false,
         }
     }
@@ -189,10 +192,13 @@ impl Manager {
     /// `battery` is left as it was.
     pub fn refresh(&self, battery: &mut Battery) -> Result<()> {
         let device = match &self.source {
-            Source::System => match sys::SYSFS_ROOT {
-                Some(root) => return self.refresh_sysfs(Path::new(root), battery, false),
-                None => sys::read_one(&battery.id)?,
-            },
+            Source::System => {
+                if let Some(root) = sys::SYSFS_ROOT {
+                    return self.refresh_sysfs(Path::new(root), battery, false);
+                }
+                let mut handles = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+                sys::read_kept(&mut handles, &battery.id)?
+            }
             Source::SysfsTree(root) => return self.refresh_sysfs(root, battery, true),
             Source::Recording(devices, _) => devices.iter().find(|d| d.id == battery.id).cloned(),
         };

@@ -8,8 +8,12 @@
 //! - `read_all() -> Result<Reading>`: one [`RawDevice`] per battery or power source the OS lists, in the
 //!   OS's own vocabulary, plus the devices that were listed but could not be read. One device failing
 //!   never aborts the listing;
-//! - `read_one(id) -> Result<Option<RawDevice>>`: re-read the device `read_all` named `id` (for
-//!   `Manager::refresh`); `Ok(None)` when it has gone.
+//! - `read_one(id) -> Result<Option<RawDevice>>`: re-read the device `read_all` named `id`; `Ok(None)`
+//!   when it has gone;
+//! - `Handles` (`Default + Send`) and `read_kept(&mut Handles, id) -> Result<Option<RawDevice>>`: the same
+//!   re-read for `Manager::refresh`, through what the shell keeps between refreshes (an open device, a
+//!   unit number, a registry entry), so that a steady refresh repeats no lookup. A kept item whose
+//!   device went is dropped, and a device that answers differently (another pack) is never read stale.
 //!
 //! No unit conversion, sentinel handling or decision about battery meaning happens here: that is
 //! `voltaic_core::decode::<os>`, which is tested on every OS from recordings.
@@ -65,7 +69,7 @@ mod imp;
 #[path = "sys/unsupported.rs"]
 mod imp;
 
-pub(crate) use imp::{SUPPORTED, read_all, read_one};
+pub(crate) use imp::{Handles, SUPPORTED, read_all, read_kept};
 
 /// The sysfs-like class directory this system's batteries are read from, where there is one (Linux):
 /// `Manager` reads it through [`crate::sysfs`] directly, in place, and keeps handles for refresh.
@@ -78,7 +82,7 @@ pub(crate) fn machine_name() -> Option<&'static str> {
     None
 }
 
-/// Systems without a sysfs: `Manager` refreshes through `read_one`.
+/// Systems without a sysfs: `Manager` refreshes through `read_kept`.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) const SYSFS_ROOT: Option<&str> = None;
 

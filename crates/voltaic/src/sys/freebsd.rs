@@ -190,6 +190,15 @@ pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
     }
 }
 
+/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
+#[derive(Debug, Default)]
+pub(crate) struct Handles;
+
+/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
+pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    read_one(id)
+}
+
 /// `/dev/acpi` opened read-only; `None` on a machine without ACPI. The `File` closes it on every path.
 fn open_acpi() -> Result<Option<File>> {
     match File::open(ACPI_DEV) {

@@ -62,6 +62,16 @@ pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
     })
 }
 
+/// Nothing: on Linux `Manager` refreshes through the descriptors [`crate::sysfs`] keeps (`SYSFS_ROOT`),
+/// and this path is never taken.
+#[derive(Debug, Default)]
+pub(crate) struct Handles;
+
+/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
+pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    read_one(id)
+}
+
 /// The machine's DMI product name (`/sys/devices/virtual/dmi/id/product_name`, absent on device-tree
 /// machines), read once per process: it cannot change while the machine runs. The decoder's Intel MacBook
 /// rule needs it (UPower's `is_macbook()`, src/linux/up-enumerator-udev.c).

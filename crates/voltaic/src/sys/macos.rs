@@ -65,6 +65,15 @@ pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
     }
 }
 
+/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
+#[derive(Debug, Default)]
+pub(crate) struct Handles;
+
+/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
+pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    read_one(id)
+}
+
 /// An IOKit object handle (`io_object_t`: service, iterator) that is released when dropped.
 struct IoObject(io_object_t);
 

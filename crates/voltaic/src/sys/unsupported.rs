@@ -26,3 +26,12 @@ pub(crate) fn read_all() -> Result<Reading> {
 pub(crate) fn read_one(_id: &str) -> Result<Option<RawDevice>> {
     Err(unsupported())
 }
+
+/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
+#[derive(Debug, Default)]
+pub(crate) struct Handles;
+
+/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
+pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    read_one(id)
+}

@@ -111,6 +111,15 @@ pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
     read_battery(&path, id)
 }
 
+/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
+#[derive(Debug, Default)]
+pub(crate) struct Handles;
+
+/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
+pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    read_one(id)
+}
+
 /// The calling thread's last Win32 error.
 fn last_error() -> u32 {
     // SAFETY: GetLastError only reads the calling thread's error slot.
