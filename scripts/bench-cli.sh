@@ -7,7 +7,7 @@
 # namespace (unshare --mount, needs root). Runs are paired (voltaic, then the peer, alternating which
 # goes first) so that machine noise hits both alike; the script prints each tool's median and the
 # 10th-90th percentile spread, and the median of the per-pair ratios.
-# Builds voltaic in release mode; installs acpi (and strace-free python3 is assumed) with apt if missing.
+# Builds voltaic as shipped (scripts/build-release.sh); installs acpi (and strace-free python3 is assumed) with apt if missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 sample=${1:-thinkpad-ac}
@@ -20,7 +20,7 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
     if ! command -v acpi >/dev/null; then
         apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q acpi >/dev/null
     fi
-    cargo build -q --release -p voltaic-cli --manifest-path "$root/Cargo.toml"
+    voltaic=$("$root/scripts/build-release.sh")  # the shipped build (static on Linux with glibc)
     work=$(mktemp -d /tmp/voltaic-bench-cli.XXXXXX)
     trap 'rm -rf "$work"' EXIT
     # Device directories directly in the class directory (libudev, and so upowerd, takes only syspaths
@@ -43,7 +43,7 @@ if [ "${_VOLTAIC_BENCH_NS:-}" != 1 ]; then
         done < "$d/uevent"
         ln -s ../../../class/power_supply "$dev/subsystem"
     done
-    _VOLTAIC_BENCH_NS=1 _VOLTAIC_BENCH_WORK="$work" \
+    _VOLTAIC_BENCH_NS=1 _VOLTAIC_BENCH_WORK="$work" _VOLTAIC_BENCH_BIN="$voltaic" \
         unshare --mount --propagation private "$0" "$sample" "$runs"
     exit $?
 fi
@@ -51,7 +51,7 @@ fi
 # Inside the private mount namespace.
 work=$_VOLTAIC_BENCH_WORK
 mount --bind "$work/power_supply" /sys/class/power_supply
-voltaic="${CARGO_TARGET_DIR:-$root/target}/release/voltaic"
+voltaic=$_VOLTAIC_BENCH_BIN
 peers=("acpi -b")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
@@ -76,10 +76,21 @@ echo "== what each says ($sample)"
 "$voltaic" --json | head -c 400; echo
 for peer in "${peers[@]}"; do $peer | head -5; done
 
+if command -v valgrind >/dev/null; then
+    echo "== instructions per whole process (callgrind, deterministic)"
+    for cmd in "$voltaic --json" "${peers[@]}"; do
+        # shellcheck disable=SC2086 # a command line, split on purpose
+        n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd 2>&1 >/dev/null |
+            sed -n 's/.*Collected : *//p')
+        printf '%-18s %s\n' "${cmd/#"$voltaic"/voltaic}" "$n"
+    done
+fi
+
 python3 - "$runs" "$voltaic --json" "${peers[@]}" <<'PY'
 import os, statistics, sys, time
 runs = int(sys.argv[1])
 ours, peers = sys.argv[2].split(), [p.split() for p in sys.argv[3:]]
+name = lambda argv: " ".join(["voltaic" if argv is ours else argv[0]] + argv[1:])
 null = os.open(os.devnull, os.O_WRONLY)
 
 def once(argv):
@@ -107,7 +118,7 @@ for peer in peers:
             x = once(ours); y = once(peer)
         a.append(x); b.append(y); ratio.append(x / y)
     q = statistics.quantiles(ratio, n=10)
-    print(f"{' '.join(ours):18} {spread(a)}")
-    print(f"{' '.join(peer):18} {spread(b)}")
+    print(f"{name(ours):18} {spread(a)}")
+    print(f"{name(peer):18} {spread(b)}")
     print(f"{'ratio voltaic/peer':18} median {statistics.median(ratio):6.3f}     p10-p90 {q[0]:6.3f}-{q[-1]:6.3f}\n")
 PY

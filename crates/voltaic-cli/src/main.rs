@@ -8,6 +8,7 @@ mod history;
 mod json;
 mod limit;
 mod metrics;
+mod quick_args;
 mod serve;
 mod text;
 mod watch;
@@ -181,7 +182,8 @@ fn parse_interval(s: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let cli = quick_args::parse(&args).unwrap_or_else(Cli::parse);
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
