@@ -259,10 +259,10 @@ fn wait(watcher: &mut Watcher, stop: &StopWaiter) -> Waited {
     const STOP_CHECK: Duration = Duration::from_millis(250);
     if watcher.is_native() {
         // An OS source without a descriptor: wait on it in steps, looking for a dropped stream between.
-        let step = watcher
+        let at_most = watcher
             .next_poll()
             .map_or(STOP_CHECK, |t| t.min(STOP_CHECK));
-        let waited = watcher.wait(Some(step));
+        let waited = watcher.wait(Some(at_most));
         return match stop.try_recv() {
             Err(std::sync::mpsc::TryRecvError::Disconnected) => Waited::Stopped,
             _ => waited.into(),

@@ -110,8 +110,10 @@ fn read_listed(entries: &[(String, IoObject)], id: &str) -> Result<Option<RawDev
 /// The entry's properties, if it is still a registered service. A kept handle keeps a terminated entry
 /// (the battery driver unloaded or reloaded, the battery gone) alive, and its properties stay readable
 /// through it (xnu `iokit/Kernel/IOUserClient.cpp`: `is_io_registry_entry_get_properties_bin_buf` does not
-/// check for termination); termination detaches it from the service plane, which
-/// `IORegistryEntryInPlane` tells. Asked after the read, so the properties were read while attached.
+/// check for termination); termination ends by detaching it from its provider in the service plane
+/// (`iokit/Kernel/IOService.cpp`: `actionStop` calls `client->detach(provider)`), which
+/// `IORegistryEntryInPlane` tells. Asked after the read, so the properties were read while attached
+/// (at worst during a termination in progress, before the driver was stopped).
 fn read_attached(entry: &IoObject) -> std::result::Result<Record, String> {
     let record = properties(entry)?;
     let mut plane: [c_char; 128] = [0; 128];
