@@ -22,6 +22,8 @@
 //!   out like `/sys/class/power_supply` still replays, and a file is an [`ErrorKind::Unsupported`] error.
 //!   `default-features = false` leaves the plist/time stack out of a program that only reads its machine.
 //! - `serde`: `Serialize` and `Deserialize` for the model ([`Battery`], [`PowerSource`], [`Snapshot`]…).
+//! - `async`: `Watcher::into_stream`, the watcher's events as a `futures_core::Stream`
+//!   (`EventStream`) for any executor: one background thread, no runtime dependency.
 #![deny(missing_docs)]
 // docs.rs builds with `--cfg docsrs` (Cargo.toml): items behind a feature get a badge saying so.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -31,6 +33,8 @@ mod limits;
 mod manager;
 #[cfg(feature = "serde")]
 mod snapshot_serde;
+#[cfg(feature = "async")]
+mod stream;
 mod sys;
 mod sysfs;
 mod watch;
@@ -40,6 +44,8 @@ pub use limits::{ChargeControl, PlannedWrite};
 pub use manager::{Manager, Snapshot};
 #[cfg(feature = "serde")]
 pub use snapshot_serde::SCHEMA_VERSION;
+#[cfg(feature = "async")]
+pub use stream::EventStream;
 pub use voltaic_core::decode::Skipped;
 pub use voltaic_core::estimate::EstimatorConfig;
 pub use voltaic_core::event::Event;

@@ -22,7 +22,8 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 /// it has [refreshed](Manager::refresh) open, so that a steady refresh is one `pread` of the battery's
 /// `uevent`, decoded in place without allocating; clones share these handles (behind a mutex). A
 /// handle is dropped when its device goes; a battery whose maker, model or serial changed is read
-/// afresh.
+/// afresh. On macOS and iOS it keeps each battery's IOKit registry entry the same way, so that a refresh
+/// reads that entry's properties without walking the registry.
 ///
 /// ```no_run
 /// let manager = voltaic::Manager::new()?;

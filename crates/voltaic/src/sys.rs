@@ -216,17 +216,26 @@ pub(crate) const LIMITS: LimitBackend =
 // Change notifications (the watcher): `Wake::open() -> Result<Option<Wake>>` (`None`: poll instead),
 // `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix.
 
-/// poll(2) on one descriptor, shared by the Unix watchers.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "macos",
-    target_os = "ios"
-))]
+/// poll(2) on one descriptor, shared by the Unix watchers (and, with the `async` feature, by the event
+/// stream's thread on every Unix; the other Unixes have no native watcher yet).
+#[cfg(unix)]
+#[cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "macos",
+        target_os = "ios"
+    )),
+    allow(dead_code)
+)]
 #[path = "sys/poll_fd.rs"]
 mod poll_fd;
+
+/// The event stream's wait: the watcher's descriptor or the stream's stop socket.
+#[cfg(all(unix, feature = "async"))]
+pub(crate) use poll_fd::wait_either;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "sys/linux_watch.rs"]

@@ -87,7 +87,8 @@ impl Manager {
 /// With an event loop (mio, tokio's `AsyncFd`) on Unix: wait until the watcher's descriptor
 /// ([`AsFd`](std::os::fd::AsFd)) is readable or [`Watcher::next_poll`] has passed, then call
 /// `watcher.wait(Some(Duration::ZERO))`, which never blocks. On Windows the watcher has no handle yet:
-/// run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over.
+/// run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over. With
+/// the `async` feature, `Watcher::into_stream` does that for any executor, on every system.
 ///
 /// Made by [`Manager::watch`]. It owns an OS notification source where there is one (a netlink socket
 /// on Linux), released when the watcher is dropped. It is also an iterator of events, blocking until

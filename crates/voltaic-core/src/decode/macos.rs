@@ -101,6 +101,20 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
     }
 }
 
+/// The registry device a battery id names: the battery of each bay of an old multi-bay entry is
+/// `<entry>[<bay>]` (see `decode_registry`) and is read from the entry `<entry>`; every other battery id
+/// is its device's.
+#[must_use]
+pub fn registry_device_id(battery_id: &str) -> &str {
+    battery_id
+        .strip_suffix(']')
+        .and_then(|rest| rest.rsplit_once('['))
+        .filter(|(entry, bay)| {
+            !entry.is_empty() && !bay.is_empty() && bay.bytes().all(|b| b.is_ascii_digit())
+        })
+        .map_or(battery_id, |(entry, _)| entry)
+}
+
 /// Whether a device holds an IOPowerSources description rather than registry properties.
 fn is_iops(device: &RawDevice) -> bool {
     device.id.starts_with(IOPS_PREFIX)
@@ -1572,6 +1586,48 @@ mod tests {
             ]),
         )]);
         assert!(d.power_sources.is_empty());
+    }
+
+    #[test]
+    fn a_bay_battery_is_read_from_its_entry() {
+        for (battery, device) in [
+            ("AppleSmartBattery", "AppleSmartBattery"),
+            ("PMU[0]", "PMU"),
+            ("PMU-2[13]", "PMU-2"),
+            ("[0]", "[0]"),
+            ("PMU[]", "PMU[]"),
+            ("PMU[x]", "PMU[x]"),
+            ("PMU]", "PMU]"),
+        ] {
+            assert_eq!(registry_device_id(battery), device, "{battery}");
+        }
+        // What the decoder names the bays of a two-bay entry maps back to that entry, and re-decoding
+        // the entry gives each bay's battery (what a refresh does).
+        let bay = |current: i64| {
+            Value::Dict(rec(&[
+                ("Capacity", int(3971)),
+                ("Current", int(current)),
+                ("Voltage", int(11_370)),
+                ("Flags", int(4)),
+            ]))
+        };
+        let device = RawDevice::new(
+            Os::MacOs,
+            "PMU",
+            rec(&[("IOBatteryInfo", Value::Array(vec![bay(2160), bay(3000)]))]),
+        );
+        let d = run(vec![device.clone()]);
+        let ids: Vec<&str> = d.batteries.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, ["PMU[0]", "PMU[1]"]);
+        for b in &d.batteries {
+            assert_eq!(registry_device_id(&b.id), device.id);
+            assert_eq!(
+                crate::decode::decode_battery(&device, b).as_ref(),
+                Ok(b),
+                "{}",
+                b.id
+            );
+        }
     }
 
     #[test]

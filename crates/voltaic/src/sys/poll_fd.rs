@@ -16,9 +16,7 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io
         events: libc::POLLIN,
         revents: 0,
     };
-    let ms = timeout.map_or(-1, |t| {
-        libc::c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX)
-    });
+    let ms = poll_ms(timeout);
     // SAFETY: one valid pollfd, count 1.
     let rc = unsafe { libc::poll(&raw mut pfd, 1, ms) };
     if rc < 0 {
@@ -29,4 +27,40 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io
         return Err(err);
     }
     Ok(true)
+}
+
+/// Waits up to `timeout` (`None`: for ever) until `fd` or `stop` is readable (a closed peer counts:
+/// poll(2) reports POLLHUP). `Ok(true)` when `stop` is, `Ok(false)` otherwise (`fd` readable, the
+/// timeout, or a signal). The `async` stream's thread sleeps here on the watcher's descriptor and on
+/// the stream's stop socket, so that dropping the stream wakes it at once and an idle watcher costs
+/// no wake-up.
+#[cfg(feature = "async")]
+pub(crate) fn wait_either(
+    fd: BorrowedFd<'_>,
+    stop: BorrowedFd<'_>,
+    timeout: Option<Duration>,
+) -> io::Result<bool> {
+    let mut fds = [fd, stop].map(|fd| libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    let ms = poll_ms(timeout);
+    // SAFETY: two valid pollfds, count 2.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
+    if rc < 0 {
+        let err = io::Error::last_os_error();
+        if err.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(err);
+    }
+    Ok(fds[1].revents != 0)
+}
+
+/// poll(2)'s timeout: whole milliseconds rounded up, -1 for ever.
+fn poll_ms(timeout: Option<Duration>) -> libc::c_int {
+    timeout.map_or(-1, |t| {
+        libc::c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX)
+    })
 }
