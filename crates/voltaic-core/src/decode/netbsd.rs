@@ -294,32 +294,50 @@ pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Ba
 /// A [`ParseError`] naming the line where the XML stops making sense, or when it is not a dictionary.
 pub fn parse_envsys_xml(text: &str) -> Result<Vec<RawDevice>, ParseError> {
     let root = plist::parse(text)?;
-    let Some(top) = root.as_dict() else {
-        return Err(ParseError::new(
-            0,
-            "the envsys property list is not a dictionary",
-        ));
-    };
-    let mut out = Vec::new();
-    for (dev, v) in top.iter() {
-        let Some(items) = v.as_array() else { continue };
-        let mut r = Record::new();
-        for (i, item) in items.iter().enumerate() {
-            let Some(d) = item.as_dict() else { continue };
-            if let Some(props) = d.get(DEVICE_PROPERTIES) {
-                r.push(DEVICE_PROPERTIES, props.clone());
-                continue;
-            }
-            let key = d
-                .text("index")
-                .map_or_else(|| format!("sensor{i}"), std::borrow::Cow::into_owned);
-            r.push(key, Value::Dict(d.clone()));
+    let top = envsys_top(&root)?;
+    Ok(top
+        .iter()
+        .filter_map(|(dev, v)| envsys_device(dev, v))
+        .collect())
+}
+
+/// [`parse_envsys_xml`] for one device: the record of power device `id`, `None` when the dictionary
+/// has no such power device. Only that device's sensors are copied into a record (a refresh reads
+/// the whole dictionary, as envsys has no per-device read, but builds one record).
+///
+/// # Errors
+/// As [`parse_envsys_xml`].
+pub fn parse_envsys_xml_device(text: &str, id: &str) -> Result<Option<RawDevice>, ParseError> {
+    let root = plist::parse(text)?;
+    let top = envsys_top(&root)?;
+    Ok(top
+        .iter()
+        .find(|(dev, _)| *dev == id)
+        .and_then(|(dev, v)| envsys_device(dev, v)))
+}
+
+fn envsys_top(root: &Value) -> Result<&Record, ParseError> {
+    root.as_dict()
+        .ok_or_else(|| ParseError::new(0, "the envsys property list is not a dictionary"))
+}
+
+/// One device of the envsys dictionary (an array of sensor dictionaries) as a record; `None` when it
+/// is neither a battery nor an AC adapter.
+fn envsys_device(dev: &str, v: &Value) -> Option<RawDevice> {
+    let items = v.as_array()?;
+    let mut r = Record::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(d) = item.as_dict() else { continue };
+        if let Some(props) = d.get(DEVICE_PROPERTIES) {
+            r.push(DEVICE_PROPERTIES, props.clone());
+            continue;
         }
-        if is_battery(dev, &r) || is_adapter(dev, &r) {
-            out.push(RawDevice::new(Os::NetBsd, dev, r));
-        }
+        let key = d
+            .text("index")
+            .map_or_else(|| format!("sensor{i}"), std::borrow::Cow::into_owned);
+        r.push(key, Value::Dict(d.clone()));
     }
-    Ok(out)
+    (is_battery(dev, &r) || is_adapter(dev, &r)).then(|| RawDevice::new(Os::NetBsd, dev, r))
 }
 
 /// Reads `envstat` / `envstat -d DEV` output into records.
@@ -479,7 +497,7 @@ fn envstat_sensor(desc: &str, rest: &str) -> Option<Record> {
 /// A small reader for the XML property lists NetBSD's proplib writes (`prop_object_externalize`):
 /// `<dict>`, `<array>`, `<key>`, `<string>`, `<integer>` (decimal, or `0x` hex for unsigned numbers),
 /// `<real>`, `<true/>`, `<false/>`, `<data>` (base64), `<date>`. Never panics; nesting is limited.
-mod plist {
+pub(crate) mod plist {
     use crate::record::{ParseError, Record, Value};
 
     const MAX_DEPTH: usize = 32;
@@ -490,7 +508,7 @@ mod plist {
     }
 
     /// Parses the document's root object.
-    pub(super) fn parse(text: &str) -> Result<Value, ParseError> {
+    pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
         let mut r = Reader { text, pos: 0 };
         loop {
             let tag = r
@@ -900,6 +918,20 @@ mod tests {
                 .and_then(|p| p.int("refresh-timeout")),
             Some(30)
         );
+    }
+
+    #[test]
+    fn one_device_read_equals_the_full_read() {
+        let text = xml(1, "valid", "valid", 1);
+        let all = parse_envsys_xml(&text).expect("the dictionary parses");
+        for device in &all {
+            let one = parse_envsys_xml_device(&text, &device.id).expect("the dictionary parses");
+            assert_eq!(one.as_ref(), Some(device));
+        }
+        // A device that is not a power device, or not there at all, is no record.
+        assert_eq!(parse_envsys_xml_device(&text, "coretemp0"), Ok(None));
+        assert_eq!(parse_envsys_xml_device(&text, "acpibat9"), Ok(None));
+        assert!(parse_envsys_xml_device("<plist><array/></plist>", "acpibat0").is_err());
     }
 
     #[test]
