@@ -155,26 +155,30 @@ fn read_sensors(sd: &Sensordev) -> Record {
             d.push("value", Value::Int(s.value));
             d.push("status", Value::Int(i64::from(s.status)));
             d.push("flags", Value::Int(i64::from(s.flags)));
-            let name = sensor_type_name(t).map_or_else(|| format!("type{t}_"), str::to_owned);
-            r.push(format!("{name}{numt}"), Value::Dict(d));
+            let key = match sensor_type_name(t) {
+                Some(name) => format!("{name}{numt}"),
+                None => format!("type{t}_{numt}"),
+            };
+            r.push(key, Value::Dict(d));
         }
     }
     r
 }
 
-/// Walks the sensor devices and reads the power-related ones; `want` chooses which by name. Each
-/// device read is also remembered in `seen` (its name and sensor device number).
-fn walk(
-    mut want: impl FnMut(&Sensordev) -> bool,
-    seen: &mut Vec<(String, c_int)>,
-) -> Result<Vec<RawDevice>> {
+/// Walks the sensor devices and reads the power-related ones, or only the one named `only` (the walk
+/// then stops there). Each device read is also remembered in `seen` (its name and sensor device
+/// number).
+fn walk(only: Option<&str>, seen: &mut Vec<(String, c_int)>) -> Result<Vec<RawDevice>> {
     let mut out = Vec::new();
     for dev in 0..MAX_SENSORDEVS {
         match sensordev(dev) {
-            Ok(Some(sd)) if sd.is_power_device() && want(&sd) => {
+            Ok(Some(sd)) if sd.is_power_device() && only.is_none_or(|name| sd.xname == name) => {
                 let record = read_sensors(&sd);
                 remember(seen, &sd.xname, sd.num);
                 out.push(RawDevice::new(Os::OpenBsd, sd.xname, record));
+                if only.is_some() {
+                    break;
+                }
             }
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => break,
@@ -293,7 +297,7 @@ pub(crate) fn write_battery_sysctl(name: &str, value: i32) -> io::Result<()> {
 pub(crate) fn read_all() -> Result<Reading> {
     let mut seen = Vec::new();
     let mut reading = Reading {
-        devices: walk(|_| true, &mut seen)?,
+        devices: walk(None, &mut seen)?,
         unreadable: Vec::new(),
     };
     if let Some(r) = apm_record(&mut None) {
@@ -331,9 +335,7 @@ pub(crate) fn read_kept(handles: &mut Handles, id: &str) -> Result<Option<RawDev
             _ => handles.sensordevs.retain(|(n, _)| n != id),
         }
     }
-    Ok(walk(|sd| sd.xname == id, &mut handles.sensordevs)?
-        .into_iter()
-        .next())
+    Ok(walk(Some(id), &mut handles.sensordevs)?.into_iter().next())
 }
 
 #[cfg(test)]
