@@ -178,9 +178,10 @@ pub(crate) fn read_all() -> Result<Reading> {
     let mut reading = Reading::default();
     if let Some(acpi) = open_acpi()? {
         let units = battery_units(&acpi)?;
+        let mut no_bix = false;
         for unit in 0..units {
             let id = format!("{UNIT_PREFIX}{unit}");
-            match read_unit(&acpi, unit) {
+            match read_unit(&acpi, unit, &mut no_bix) {
                 Ok(record) => reading
                     .devices
                     .push(RawDevice::new(Os::FreeBsd, id, record)),
@@ -210,6 +211,8 @@ pub(crate) fn read_all() -> Result<Reading> {
 #[derive(Debug, Default)]
 pub(crate) struct Handles {
     acpi: Option<File>,
+    /// The kernel has no `_BIX` ioctl (see `read_unit`).
+    no_bix: bool,
 }
 
 /// Re-reads device `id` for `Manager::refresh`, through the kept `/dev/acpi`.
@@ -229,13 +232,14 @@ pub(crate) fn read_kept(handles: &mut Handles, id: &str) -> Result<Option<RawDev
     let Some(acpi) = &handles.acpi else {
         return Ok(None);
     };
-    match read_unit(acpi, unit) {
+    match read_unit(acpi, unit, &mut handles.no_bix) {
         Ok(record) => Ok(Some(RawDevice::new(Os::FreeBsd, id, record))),
         // ENXIO: no such logical unit any more (acpi_battery_ioctl).
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
         Err(e) => {
-            // Drop the descriptor: the next refresh opens the device again.
+            // Drop the descriptor: the next refresh opens the device again and asks for _BIX again.
             handles.acpi = None;
+            handles.no_bix = false;
             Err(
                 Error::new(ErrorKind::Io, format!("reading battery unit {unit}"))
                     .with_path(ACPI_DEV)
@@ -270,14 +274,19 @@ fn battery_units(acpi: &File) -> Result<c_int> {
 }
 
 /// One logical battery unit's ioctl results, under the kernel's field names.
-fn read_unit(acpi: &File, unit: c_int) -> io::Result<Record> {
+///
+/// `_BIX` is asked for first, then `_BIF`; `no_bix` remembers a kernel without the `_BIX` ioctl (the
+/// `_BIX` command failed where `_BIF`, served by the same handler in `acpi_battery_ioctl`, worked:
+/// DragonFly, FreeBSD before 13), so that later reads skip the failing call.
+fn read_unit(acpi: &File, unit: c_int, no_bix: &mut bool) -> io::Result<Record> {
     let mut r = Record::new();
     let int = |v: u32| Value::Int(i64::from(v));
-    // _BIX where the kernel has it, else _BIF.
     let mut arg = IoctlArg { unit };
     // SAFETY: `arg` is a 256-byte union, the size GET_BIX declares; the kernel reads `unit` and writes a
     // `struct acpi_bix` into it. The union lives for the call.
-    let bix = if unsafe { libc::ioctl(acpi.as_raw_fd(), ACPIIO_BATT_GET_BIX, &raw mut arg) } == 0 {
+    let bix = if !*no_bix
+        && unsafe { libc::ioctl(acpi.as_raw_fd(), ACPIIO_BATT_GET_BIX, &raw mut arg) } == 0
+    {
         // SAFETY: the ioctl succeeded, so the kernel wrote the `bix` member (every bit pattern is valid
         // for its integer and char fields).
         Some(unsafe { arg.bix })
@@ -304,6 +313,7 @@ fn read_unit(acpi: &File, unit: c_int) -> io::Result<Record> {
         if unsafe { libc::ioctl(acpi.as_raw_fd(), ACPIIO_BATT_GET_BIF, &raw mut arg) } != 0 {
             return Err(io::Error::last_os_error());
         }
+        *no_bix = true;
         // SAFETY: the ioctl succeeded and wrote the `bif` member (plain integers and chars).
         (&BIF_KEYS, unsafe { arg.bif })
     };
