@@ -33,6 +33,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod battery;
+pub mod bsd_event;
 pub mod decode;
 pub mod derived;
 pub mod estimate;

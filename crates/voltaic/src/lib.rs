@@ -24,6 +24,11 @@
 //! - `serde`: `Serialize` and `Deserialize` for the model ([`Battery`], [`PowerSource`], [`Snapshot`]…).
 //! - `async`: `Watcher::into_stream`, the watcher's events as a `futures_core::Stream`
 //!   (`EventStream`) for any executor: one background thread, no runtime dependency.
+//! - `netbsd-power-events` (NetBSD only; off by default): the [`Watcher`] waits on power(4) events of
+//!   `/dev/power` instead of polling. That device has one reader, the power daemon: while a watcher
+//!   holds it, the kernel hands power-button and lid events to the watcher instead of acting on them
+//!   (without powerd, a pressed power button no longer shuts the machine down). With powerd running,
+//!   the watcher polls either way.
 #![deny(missing_docs)]
 // docs.rs builds with `--cfg docsrs` (Cargo.toml): items behind a feature get a badge saying so.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -9,7 +9,7 @@
 //!   OS's own vocabulary, plus the devices that were listed but could not be read. One device failing
 //!   never aborts the listing;
 //! - `read_one(id) -> Result<Option<RawDevice>>`: re-read the device `read_all` named `id`; `Ok(None)`
-//!   when it has gone;
+//!   when it has gone (the BSD shells have only `read_kept`, which does the same with what it keeps);
 //! - `Handles` (`Default + Send`) and `read_kept(&mut Handles, id) -> Result<Option<RawDevice>>`: the same
 //!   re-read for `Manager::refresh`, through what the shell keeps between refreshes (an open device, a
 //!   unit number, a registry entry), so that a steady refresh repeats no lookup. A kept item whose
@@ -217,7 +217,7 @@ pub(crate) const LIMITS: LimitBackend =
 // `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix.
 
 /// poll(2) on one descriptor, shared by the Unix watchers (and, with the `async` feature, by the event
-/// stream's thread on every Unix; the other Unixes have no native watcher yet).
+/// stream's thread on every Unix; NetBSD without `netbsd-power-events` has no native watcher).
 #[cfg(unix)]
 #[cfg_attr(
     not(any(
@@ -226,7 +226,9 @@ pub(crate) const LIMITS: LimitBackend =
         target_os = "freebsd",
         target_os = "dragonfly",
         target_os = "macos",
-        target_os = "ios"
+        target_os = "ios",
+        target_os = "openbsd",
+        all(target_os = "netbsd", feature = "netbsd-power-events")
     )),
     allow(dead_code)
 )]
@@ -249,13 +251,24 @@ mod watch_imp;
 #[path = "sys/macos_watch.rs"]
 mod watch_imp;
 
+#[cfg(target_os = "openbsd")]
+#[path = "sys/openbsd_watch.rs"]
+mod watch_imp;
+
+/// NetBSD's power(4) events take the power daemon's place, so they are opt-in (Cargo.toml).
+#[cfg(all(target_os = "netbsd", feature = "netbsd-power-events"))]
+#[path = "sys/netbsd_watch.rs"]
+mod watch_imp;
+
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
     target_os = "freebsd",
     target_os = "dragonfly",
     target_os = "macos",
-    target_os = "ios"
+    target_os = "ios",
+    target_os = "openbsd",
+    all(target_os = "netbsd", feature = "netbsd-power-events")
 )))]
 #[path = "sys/poll_watch.rs"]
 mod watch_imp;

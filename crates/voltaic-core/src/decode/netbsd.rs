@@ -294,32 +294,48 @@ pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Ba
 /// A [`ParseError`] naming the line where the XML stops making sense, or when it is not a dictionary.
 pub fn parse_envsys_xml(text: &str) -> Result<Vec<RawDevice>, ParseError> {
     let root = plist::parse(text)?;
-    let Some(top) = root.as_dict() else {
-        return Err(ParseError::new(
-            0,
-            "the envsys property list is not a dictionary",
-        ));
+    let top = envsys_top(&root)?;
+    Ok(top
+        .iter()
+        .filter_map(|(dev, v)| envsys_device(dev, v))
+        .collect())
+}
+
+/// [`parse_envsys_xml`] for one device: the record of power device `id`, `None` when the dictionary
+/// has no such power device. A refresh reads the whole dictionary (envsys has no per-device read),
+/// but only that device's entry is parsed into values; the others are stepped over.
+///
+/// # Errors
+/// As [`parse_envsys_xml`].
+pub fn parse_envsys_xml_device(text: &str, id: &str) -> Result<Option<RawDevice>, ParseError> {
+    let Some(device) = plist::parse_root_entry(text, id)? else {
+        return Ok(None);
     };
-    let mut out = Vec::new();
-    for (dev, v) in top.iter() {
-        let Some(items) = v.as_array() else { continue };
-        let mut r = Record::new();
-        for (i, item) in items.iter().enumerate() {
-            let Some(d) = item.as_dict() else { continue };
-            if let Some(props) = d.get(DEVICE_PROPERTIES) {
-                r.push(DEVICE_PROPERTIES, props.clone());
-                continue;
-            }
-            let key = d
-                .text("index")
-                .map_or_else(|| format!("sensor{i}"), std::borrow::Cow::into_owned);
-            r.push(key, Value::Dict(d.clone()));
+    Ok(envsys_device(id, &device))
+}
+
+fn envsys_top(root: &Value) -> Result<&Record, ParseError> {
+    root.as_dict()
+        .ok_or_else(|| ParseError::new(0, "the envsys property list is not a dictionary"))
+}
+
+/// One device of the envsys dictionary (an array of sensor dictionaries) as a record; `None` when it
+/// is neither a battery nor an AC adapter.
+fn envsys_device(dev: &str, v: &Value) -> Option<RawDevice> {
+    let items = v.as_array()?;
+    let mut r = Record::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(d) = item.as_dict() else { continue };
+        if let Some(props) = d.get(DEVICE_PROPERTIES) {
+            r.push(DEVICE_PROPERTIES, props.clone());
+            continue;
         }
-        if is_battery(dev, &r) || is_adapter(dev, &r) {
-            out.push(RawDevice::new(Os::NetBsd, dev, r));
-        }
+        let key = d
+            .text("index")
+            .map_or_else(|| format!("sensor{i}"), std::borrow::Cow::into_owned);
+        r.push(key, Value::Dict(d.clone()));
     }
-    Ok(out)
+    (is_battery(dev, &r) || is_adapter(dev, &r)).then(|| RawDevice::new(Os::NetBsd, dev, r))
 }
 
 /// Reads `envstat` / `envstat -d DEV` output into records.
@@ -479,7 +495,7 @@ fn envstat_sensor(desc: &str, rest: &str) -> Option<Record> {
 /// A small reader for the XML property lists NetBSD's proplib writes (`prop_object_externalize`):
 /// `<dict>`, `<array>`, `<key>`, `<string>`, `<integer>` (decimal, or `0x` hex for unsigned numbers),
 /// `<real>`, `<true/>`, `<false/>`, `<data>` (base64), `<date>`. Never panics; nesting is limited.
-mod plist {
+pub(crate) mod plist {
     use crate::record::{ParseError, Record, Value};
 
     const MAX_DEPTH: usize = 32;
@@ -490,13 +506,13 @@ mod plist {
     }
 
     /// Parses the document's root object.
-    pub(super) fn parse(text: &str) -> Result<Value, ParseError> {
+    pub(crate) fn parse(text: &str) -> Result<Value, ParseError> {
         let mut r = Reader { text, pos: 0 };
         loop {
             let tag = r
                 .next_tag()?
                 .ok_or_else(|| r.err("no property list object found"))?;
-            match tag.name.as_str() {
+            match tag.name {
                 "plist" if !tag.closing => {}
                 name if !tag.closing => return r.object(&tag, name, 0),
                 _ => return Err(r.err("unexpected closing tag")),
@@ -504,13 +520,60 @@ mod plist {
         }
     }
 
-    struct Tag {
-        name: String,
+    /// The value under `key` in the document's root dictionary, `None` when there is no such key. The
+    /// other entries are stepped over tag by tag without building them; the root must be a dictionary.
+    pub(crate) fn parse_root_entry(text: &str, key: &str) -> Result<Option<Value>, ParseError> {
+        let mut r = Reader { text, pos: 0 };
+        let root = loop {
+            let tag = r
+                .next_tag()?
+                .ok_or_else(|| r.err("no property list object found"))?;
+            match tag.name {
+                "plist" if !tag.closing => {}
+                _ if !tag.closing => break tag,
+                _ => return Err(r.err("unexpected closing tag")),
+            }
+        };
+        if root.name != "dict" {
+            return Err(r.err("the property list is not a dictionary"));
+        }
+        if root.empty {
+            return Ok(None);
+        }
+        loop {
+            let t = r
+                .next_tag()?
+                .ok_or_else(|| r.err("<dict> is never closed"))?;
+            if t.closing && t.name == "dict" {
+                return Ok(None);
+            }
+            if t.name != "key" || t.closing {
+                return Err(r.err("expected <key> in <dict>"));
+            }
+            let found = if t.empty {
+                key.is_empty()
+            } else {
+                r.text_until("key")? == key
+            };
+            let v = r.next_tag()?.ok_or_else(|| r.err("a <key> has no value"))?;
+            if v.closing {
+                return Err(r.err("a <key> has no value"));
+            }
+            if found {
+                return r.object(&v, v.name, 1).map(Some);
+            }
+            r.skip(&v)?;
+        }
+    }
+
+    /// An element tag; the name is borrowed from the text (no allocation per tag).
+    struct Tag<'a> {
+        name: &'a str,
         closing: bool,
         empty: bool,
     }
 
-    impl Reader<'_> {
+    impl<'a> Reader<'a> {
         fn err(&self, what: &str) -> ParseError {
             let line = self.text[..self.pos.min(self.text.len())]
                 .matches('\n')
@@ -520,13 +583,14 @@ mod plist {
         }
 
         /// The next element tag, skipping the XML declaration, DOCTYPE and comments; `None` at the end.
-        fn next_tag(&mut self) -> Result<Option<Tag>, ParseError> {
+        fn next_tag(&mut self) -> Result<Option<Tag<'a>>, ParseError> {
+            let text: &'a str = self.text;
             loop {
-                let Some(off) = self.text[self.pos..].find('<') else {
+                let Some(off) = text[self.pos..].find('<') else {
                     return Ok(None);
                 };
                 self.pos += off;
-                let rest = &self.text[self.pos..];
+                let rest = &text[self.pos..];
                 if rest.starts_with("<!--") {
                     let end = rest
                         .find("-->")
@@ -547,8 +611,7 @@ mod plist {
                     .trim_end_matches('/')
                     .split_whitespace()
                     .next()
-                    .unwrap_or("")
-                    .to_owned();
+                    .unwrap_or("");
                 return Ok(Some(Tag {
                     name,
                     closing,
@@ -557,15 +620,43 @@ mod plist {
             }
         }
 
+        /// Steps over the element `tag` opened, to just past its end (the same depth bound as parsing).
+        fn skip(&mut self, tag: &Tag) -> Result<(), ParseError> {
+            if tag.empty {
+                return Ok(());
+            }
+            let mut depth = 1usize;
+            while depth > 0 {
+                let t = self
+                    .next_tag()?
+                    .ok_or_else(|| self.err(&format!("<{}> is never closed", tag.name)))?;
+                if t.closing {
+                    depth -= 1;
+                } else if !t.empty {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(self.err("nested too deeply"));
+                    }
+                }
+            }
+            Ok(())
+        }
+
         /// The text up to the closing tag `name`, entities decoded.
         fn text_until(&mut self, name: &str) -> Result<String, ParseError> {
-            let close = format!("</{name}>");
             let rest = &self.text[self.pos..];
+            // The first `</name>`, found without building the string.
             let end = rest
-                .find(&close)
+                .match_indices("</")
+                .map(|(i, _)| i)
+                .find(|&i| {
+                    rest[i + 2..]
+                        .strip_prefix(name)
+                        .is_some_and(|after| after.starts_with('>'))
+                })
                 .ok_or_else(|| self.err(&format!("<{name}> is never closed")))?;
             let raw = &rest[..end];
-            self.pos += end + close.len();
+            self.pos += end + 2 + name.len() + 1;
             unescape(raw).ok_or_else(|| self.err("bad character reference"))
         }
 
@@ -606,8 +697,7 @@ mod plist {
                         if v.closing {
                             return Err(self.err("a <key> has no value"));
                         }
-                        let name = v.name.clone();
-                        let value = self.object(&v, &name, depth + 1)?;
+                        let value = self.object(&v, v.name, depth + 1)?;
                         d.push(key, value);
                     }
                 }
@@ -626,8 +716,7 @@ mod plist {
                         if t.closing {
                             return Err(self.err("unexpected closing tag in <array>"));
                         }
-                        let name = t.name.clone();
-                        items.push(self.object(&t, &name, depth + 1)?);
+                        items.push(self.object(&t, t.name, depth + 1)?);
                     }
                 }
                 "string" | "date" | "key" => {
@@ -900,6 +989,31 @@ mod tests {
                 .and_then(|p| p.int("refresh-timeout")),
             Some(30)
         );
+    }
+
+    #[test]
+    fn one_device_read_equals_the_full_read() {
+        let text = xml(1, "valid", "valid", 1);
+        let all = parse_envsys_xml(&text).expect("the dictionary parses");
+        for device in &all {
+            let one = parse_envsys_xml_device(&text, &device.id).expect("the dictionary parses");
+            assert_eq!(one.as_ref(), Some(device));
+        }
+        // A device that is not a power device, or not there at all, is no record.
+        assert_eq!(parse_envsys_xml_device(&text, "coretemp0"), Ok(None));
+        assert_eq!(parse_envsys_xml_device(&text, "acpibat9"), Ok(None));
+        assert!(parse_envsys_xml_device("<plist><array/></plist>", "acpibat0").is_err());
+        assert_eq!(
+            parse_envsys_xml_device("<plist><dict/></plist>", "acpibat0"),
+            Ok(None)
+        );
+        // Broken XML in the entry read, or before it, is an error; unclosed skipped entries too.
+        assert!(parse_envsys_xml_device(&text.replace("</array>", ""), "acpibat0").is_err());
+        let deep = format!(
+            "<plist><dict><key>x</key>{}</dict></plist>",
+            "<array>".repeat(100)
+        );
+        assert!(parse_envsys_xml_device(&deep, "acpibat0").is_err());
     }
 
     #[test]

@@ -141,13 +141,47 @@ const _: () = assert!(ACPIIO_BATT_GET_BIF == 0xc0a4_4210);
 const _: () = assert!(ACPIIO_BATT_GET_BST_V1 == 0xc0a4_4211);
 const _: () = assert!(ACPIIO_BATT_GET_BATTINFO_V1 == 0xc0a4_4203);
 
+/// The record keys of the `_BIF` fields, in `struct acpi_bif` order, under `bix.` (from `GET_BIX`) or
+/// `bif.` (from `GET_BIF`): written out so that building a record formats nothing.
+const BIX_KEYS: [&str; 13] = [
+    "bix.units",
+    "bix.dcap",
+    "bix.lfcap",
+    "bix.btech",
+    "bix.dvol",
+    "bix.wcap",
+    "bix.lcap",
+    "bix.gra1",
+    "bix.gra2",
+    "bix.model",
+    "bix.serial",
+    "bix.type",
+    "bix.oeminfo",
+];
+const BIF_KEYS: [&str; 13] = [
+    "bif.units",
+    "bif.dcap",
+    "bif.lfcap",
+    "bif.btech",
+    "bif.dvol",
+    "bif.wcap",
+    "bif.lcap",
+    "bif.gra1",
+    "bif.gra2",
+    "bif.model",
+    "bif.serial",
+    "bif.type",
+    "bif.oeminfo",
+];
+
 pub(crate) fn read_all() -> Result<Reading> {
     let mut reading = Reading::default();
     if let Some(acpi) = open_acpi()? {
         let units = battery_units(&acpi)?;
+        let mut no_bix = false;
         for unit in 0..units {
             let id = format!("{UNIT_PREFIX}{unit}");
-            match read_unit(&acpi, unit) {
+            match read_unit(&acpi, unit, &mut no_bix) {
                 Ok(record) => reading
                     .devices
                     .push(RawDevice::new(Os::FreeBsd, id, record)),
@@ -165,7 +199,24 @@ pub(crate) fn read_all() -> Result<Reading> {
     Ok(reading)
 }
 
-pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
+/// What this shell keeps between refreshes: `/dev/acpi`, open. The unit of a battery is its id's
+/// number (`battery1` is unit 1, as `read_all` named it), so a refresh looks nothing up: it is the three
+/// ioctls of that unit on the kept descriptor, with no open, close or enumeration.
+///
+/// `_BIX`/`_BIF` is read again on every refresh, on purpose: the ioctl copies the driver's cached copy
+/// (`acpi_cmbat_bix` in `sys/dev/acpica/acpi_cmbat.c`: "Just copy the data ... we only update when we
+/// get a notify that says the info has changed"), so it costs one syscall and no ACPI evaluation, and
+/// it is the only place a different pack in the same bay shows (its design capacity, model, serial).
+/// Skipping it would save that one syscall at the price of reading a swapped pack stale.
+#[derive(Debug, Default)]
+pub(crate) struct Handles {
+    acpi: Option<File>,
+    /// The kernel has no `_BIX` ioctl (see `read_unit`).
+    no_bix: bool,
+}
+
+/// Re-reads device `id` for `Manager::refresh`, through the kept `/dev/acpi`.
+pub(crate) fn read_kept(handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
     if id == AC_ID {
         return Ok(ac_record().map(|r| RawDevice::new(Os::FreeBsd, AC_ID, r)));
     }
@@ -175,28 +226,27 @@ pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
     else {
         return Ok(None);
     };
-    let Some(acpi) = open_acpi()? else {
+    if handles.acpi.is_none() {
+        handles.acpi = open_acpi()?;
+    }
+    let Some(acpi) = &handles.acpi else {
         return Ok(None);
     };
-    match read_unit(&acpi, unit) {
+    match read_unit(acpi, unit, &mut handles.no_bix) {
         Ok(record) => Ok(Some(RawDevice::new(Os::FreeBsd, id, record))),
         // ENXIO: no such logical unit any more (acpi_battery_ioctl).
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
-        Err(e) => Err(
-            Error::new(ErrorKind::Io, format!("reading battery unit {unit}"))
-                .with_path(ACPI_DEV)
-                .with_source(e),
-        ),
+        Err(e) => {
+            // Drop the descriptor: the next refresh opens the device again and asks for _BIX again.
+            handles.acpi = None;
+            handles.no_bix = false;
+            Err(
+                Error::new(ErrorKind::Io, format!("reading battery unit {unit}"))
+                    .with_path(ACPI_DEV)
+                    .with_source(e),
+            )
+        }
     }
-}
-
-/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
-#[derive(Debug, Default)]
-pub(crate) struct Handles;
-
-/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
-pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
-    read_one(id)
 }
 
 /// `/dev/acpi` opened read-only; `None` on a machine without ACPI. The `File` closes it on every path.
@@ -224,63 +274,60 @@ fn battery_units(acpi: &File) -> Result<c_int> {
 }
 
 /// One logical battery unit's ioctl results, under the kernel's field names.
-fn read_unit(acpi: &File, unit: c_int) -> io::Result<Record> {
+///
+/// `_BIX` is asked for first, then `_BIF`; `no_bix` remembers a kernel without the `_BIX` ioctl (the
+/// `_BIX` command failed where `_BIF`, served by the same handler in `acpi_battery_ioctl`, worked:
+/// DragonFly, FreeBSD before 13), so that later reads skip the failing call.
+fn read_unit(acpi: &File, unit: c_int, no_bix: &mut bool) -> io::Result<Record> {
     let mut r = Record::new();
     let int = |v: u32| Value::Int(i64::from(v));
-    // _BIX where the kernel has it, else _BIF.
     let mut arg = IoctlArg { unit };
     // SAFETY: `arg` is a 256-byte union, the size GET_BIX declares; the kernel reads `unit` and writes a
     // `struct acpi_bix` into it. The union lives for the call.
-    let bix = if unsafe { libc::ioctl(acpi.as_raw_fd(), ACPIIO_BATT_GET_BIX, &raw mut arg) } == 0 {
+    let bix = if !*no_bix
+        && unsafe { libc::ioctl(acpi.as_raw_fd(), ACPIIO_BATT_GET_BIX, &raw mut arg) } == 0
+    {
         // SAFETY: the ioctl succeeded, so the kernel wrote the `bix` member (every bit pattern is valid
         // for its integer and char fields).
         Some(unsafe { arg.bix })
     } else {
         None
     };
-    let (prefix, bif) = if let Some(bix) = bix {
+    let (keys, bif) = if let Some(bix) = bix {
         r.push("bix.rev", int(u32::from(bix.rev)));
         for (k, v) in [
-            ("cycles", bix.cycles),
-            ("accuracy", bix.accuracy),
-            ("stmax", bix.stmax),
-            ("stmin", bix.stmin),
-            ("aimax", bix.aimax),
-            ("aimin", bix.aimin),
-            ("scap", bix.scap),
+            ("bix.cycles", bix.cycles),
+            ("bix.accuracy", bix.accuracy),
+            ("bix.stmax", bix.stmax),
+            ("bix.stmin", bix.stmin),
+            ("bix.aimax", bix.aimax),
+            ("bix.aimin", bix.aimin),
+            ("bix.scap", bix.scap),
         ] {
-            r.push(format!("bix.{k}"), int(v));
+            r.push(k, int(v));
         }
-        ("bix", bix.bif)
+        (&BIX_KEYS, bix.bif)
     } else {
         let mut arg = IoctlArgV1 { unit };
         // SAFETY: `arg` is the 164-byte union GET_BIF declares; the kernel writes a `struct acpi_bif`.
         if unsafe { libc::ioctl(acpi.as_raw_fd(), ACPIIO_BATT_GET_BIF, &raw mut arg) } != 0 {
             return Err(io::Error::last_os_error());
         }
+        *no_bix = true;
         // SAFETY: the ioctl succeeded and wrote the `bif` member (plain integers and chars).
-        ("bif", unsafe { arg.bif })
+        (&BIF_KEYS, unsafe { arg.bif })
     };
-    for (k, v) in [
-        ("units", bif.units),
-        ("dcap", bif.dcap),
-        ("lfcap", bif.lfcap),
-        ("btech", bif.btech),
-        ("dvol", bif.dvol),
-        ("wcap", bif.wcap),
-        ("lcap", bif.lcap),
-        ("gra1", bif.gra1),
-        ("gra2", bif.gra2),
-    ] {
-        r.push(format!("{prefix}.{k}"), int(v));
+    let values = [
+        bif.units, bif.dcap, bif.lfcap, bif.btech, bif.dvol, bif.wcap, bif.lcap, bif.gra1, bif.gra2,
+    ];
+    for (k, v) in keys[..9].iter().zip(values) {
+        r.push(*k, int(v));
     }
-    for (k, v) in [
-        ("model", &bif.model),
-        ("serial", &bif.serial),
-        ("type", &bif.kind),
-        ("oeminfo", &bif.oeminfo),
-    ] {
-        r.push(format!("{prefix}.{k}"), Value::Str(c_string(v)));
+    for (k, v) in keys[9..]
+        .iter()
+        .zip([&bif.model, &bif.serial, &bif.kind, &bif.oeminfo])
+    {
+        r.push(*k, Value::Str(c_string(v)));
     }
 
     let mut arg = IoctlArgV1 { unit };
@@ -291,12 +338,12 @@ fn read_unit(acpi: &File, unit: c_int) -> io::Result<Record> {
     // SAFETY: the ioctl succeeded and wrote the `bst` member (four integers).
     let bst = unsafe { arg.bst };
     for (k, v) in [
-        ("state", bst.state),
-        ("rate", bst.rate),
-        ("cap", bst.cap),
-        ("volt", bst.volt),
+        ("bst.state", bst.state),
+        ("bst.rate", bst.rate),
+        ("bst.cap", bst.cap),
+        ("bst.volt", bst.volt),
     ] {
-        r.push(format!("bst.{k}"), int(v));
+        r.push(k, int(v));
     }
 
     let mut arg = IoctlArgV1 { unit };
@@ -307,24 +354,25 @@ fn read_unit(acpi: &File, unit: c_int) -> io::Result<Record> {
     // SAFETY: the ioctl succeeded and wrote the `battinfo` member (four ints).
     let info = unsafe { arg.battinfo };
     for (k, v) in [
-        ("cap", info.cap),
-        ("min", info.min),
-        ("state", info.state),
-        ("rate", info.rate),
+        ("battinfo.cap", info.cap),
+        ("battinfo.min", info.min),
+        ("battinfo.state", info.state),
+        ("battinfo.rate", info.rate),
     ] {
-        r.push(format!("battinfo.{k}"), Value::Int(i64::from(v)));
+        r.push(k, Value::Int(i64::from(v)));
     }
     Ok(r)
 }
 
-/// A NUL-padded `char[32]` as text (the kernel already replaced unprintable bytes with '?').
+/// A NUL-padded `char[32]` as text (the kernel already replaced unprintable bytes with '?'); one
+/// allocation, for the `String` itself.
 fn c_string(chars: &[c_char; ACPI_CMBAT_MAXSTRLEN]) -> String {
-    let bytes: Vec<u8> = chars
-        .iter()
-        .map(|c| c.to_ne_bytes()[0])
-        .take_while(|b| *b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    let mut bytes = [0u8; ACPI_CMBAT_MAXSTRLEN];
+    for (b, c) in bytes.iter_mut().zip(chars) {
+        *b = c.to_ne_bytes()[0];
+    }
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
 /// The `hw.acpi.acline` record, if the sysctl exists (it needs `acpi_acad(4)`).

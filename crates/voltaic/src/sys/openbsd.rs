@@ -107,15 +107,20 @@ fn sysctl_int(mib: &[c_int]) -> Option<i64> {
     })
 }
 
-fn bytes(buf: &[u64], len: usize) -> Vec<u8> {
-    buf.iter().flat_map(|w| w.to_ne_bytes()).take(len).collect()
+/// The first `len` bytes of `buf`, copied into `out` (on the stack: no allocation).
+fn bytes<'a>(buf: &[u64], len: usize, out: &'a mut [u8; 512]) -> &'a [u8] {
+    for (chunk, word) in out.chunks_exact_mut(8).zip(buf) {
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    &out[..len.min(out.len())]
 }
 
 /// Sensor device `dev`: `Ok(None)` for a hole (ENXIO), `Err` with ENOENT past the last one.
 fn sensordev(dev: c_int) -> io::Result<Option<Sensordev>> {
     let mut buf = [0u64; 64];
+    let mut out = [0u8; 512];
     match sysctl(&[CTL_HW, HW_SENSORS, dev], &mut buf) {
-        Ok(len) => Ok(Sensordev::parse(&bytes(&buf, len))),
+        Ok(len) => Ok(Sensordev::parse(bytes(&buf, len, &mut out))),
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
         Err(e) => Err(e),
     }
@@ -137,35 +142,43 @@ fn read_sensors(sd: &Sensordev) -> Record {
             // SAFETY: the buffer is 8-byte aligned, at least `size_of::<SensorPrefix>()` bytes of it were
             // written by the kernel, and every bit pattern is valid for the prefix's integer fields.
             let s: SensorPrefix = unsafe { std::ptr::read(buf.as_ptr().cast::<SensorPrefix>()) };
-            let desc: Vec<u8> = s
-                .desc
-                .iter()
-                .map(|c| c.to_ne_bytes()[0])
-                .take_while(|b| *b != 0)
-                .collect();
+            let mut desc = [0u8; 32];
+            for (b, c) in desc.iter_mut().zip(&s.desc) {
+                *b = c.to_ne_bytes()[0];
+            }
+            let end = desc.iter().position(|b| *b == 0).unwrap_or(desc.len());
             let mut d = Record::new();
             d.push(
                 "desc",
-                Value::Str(String::from_utf8_lossy(&desc).into_owned()),
+                Value::Str(String::from_utf8_lossy(&desc[..end]).into_owned()),
             );
             d.push("value", Value::Int(s.value));
             d.push("status", Value::Int(i64::from(s.status)));
             d.push("flags", Value::Int(i64::from(s.flags)));
-            let name = sensor_type_name(t).map_or_else(|| format!("type{t}_"), str::to_owned);
-            r.push(format!("{name}{numt}"), Value::Dict(d));
+            let key = match sensor_type_name(t) {
+                Some(name) => format!("{name}{numt}"),
+                None => format!("type{t}_{numt}"),
+            };
+            r.push(key, Value::Dict(d));
         }
     }
     r
 }
 
-/// Walks the sensor devices and reads the power-related ones; `f` chooses which by name.
-fn walk(mut want: impl FnMut(&Sensordev) -> bool) -> Result<Vec<RawDevice>> {
+/// Walks the sensor devices and reads the power-related ones, or only the one named `only` (the walk
+/// then stops there). Each device read is also remembered in `seen` (its name and sensor device
+/// number).
+fn walk(only: Option<&str>, seen: &mut Vec<(String, c_int)>) -> Result<Vec<RawDevice>> {
     let mut out = Vec::new();
     for dev in 0..MAX_SENSORDEVS {
         match sensordev(dev) {
-            Ok(Some(sd)) if sd.is_power_device() && want(&sd) => {
+            Ok(Some(sd)) if sd.is_power_device() && only.is_none_or(|name| sd.xname == name) => {
                 let record = read_sensors(&sd);
-                out.push(RawDevice::new(Os::OpenBsd, sd.xname.clone(), record));
+                remember(seen, &sd.xname, sd.num);
+                out.push(RawDevice::new(Os::OpenBsd, sd.xname, record));
+                if only.is_some() {
+                    break;
+                }
             }
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => break,
@@ -181,10 +194,20 @@ fn walk(mut want: impl FnMut(&Sensordev) -> bool) -> Result<Vec<RawDevice>> {
     Ok(out)
 }
 
+/// Keeps `name` → sensor device number `num` in `seen` (replacing an older number).
+fn remember(seen: &mut Vec<(String, c_int)>, name: &str, num: c_int) {
+    if let Some(entry) = seen.iter_mut().find(|(n, _)| n == name) {
+        entry.1 = num;
+    } else if seen.len() < 64 {
+        // A machine has a handful of power devices; the bound keeps a changing one from growing this.
+        seen.push((name.to_owned(), num));
+    }
+}
+
 /// The machine-wide record: apm's power info and the `hw.power` / `hw.battery` sysctls that exist.
-fn apm_record() -> Option<Record> {
+fn apm_record(apm: &mut Option<File>) -> Option<Record> {
     let mut r = Record::new();
-    if let Some(info) = apm_power() {
+    if let Some(info) = apm_power(apm) {
         r.push("battery_state", Value::Int(i64::from(info.battery_state)));
         r.push("ac_state", Value::Int(i64::from(info.ac_state)));
         r.push("battery_life", Value::Int(i64::from(info.battery_life)));
@@ -205,9 +228,13 @@ fn apm_record() -> Option<Record> {
     (!r.is_empty()).then_some(r)
 }
 
-/// `APM_IOC_GETPOWER` on `/dev/apm` (read-only); `None` when there is no apm device or no access.
-fn apm_power() -> Option<ApmPowerInfo> {
-    let apm = File::open(APM_DEV).ok()?;
+/// `APM_IOC_GETPOWER` on `/dev/apm` (read-only, opened once and kept in `apm`); `None` when there is no
+/// apm device or no access.
+fn apm_power(apm: &mut Option<File>) -> Option<ApmPowerInfo> {
+    if apm.is_none() {
+        *apm = File::open(APM_DEV).ok();
+    }
+    let file = apm.as_ref()?;
     let mut info = ApmPowerInfo {
         battery_state: 0,
         ac_state: 0,
@@ -217,9 +244,14 @@ fn apm_power() -> Option<ApmPowerInfo> {
         spare2: [0; 6],
     };
     // SAFETY: GET_POWER writes one `struct apm_power_info` (its size is in the command) into `info`,
-    // which lives for the call; the descriptor is open and closed by `File` on return.
-    let rc = unsafe { libc::ioctl(apm.as_raw_fd(), APM_IOC_GETPOWER, &raw mut info) };
-    (rc == 0).then_some(info)
+    // which lives for the call; the descriptor is open (closed by `File` when dropped).
+    let rc = unsafe { libc::ioctl(file.as_raw_fd(), APM_IOC_GETPOWER, &raw mut info) };
+    if rc != 0 {
+        // Open again next time (the device may have gone with a suspend/resume of the driver).
+        *apm = None;
+        return None;
+    }
+    Some(info)
 }
 
 /// The `hw.battery` leaf named `name` (`hw.battery.chargestart`, …).
@@ -263,28 +295,77 @@ pub(crate) fn write_battery_sysctl(name: &str, value: i32) -> io::Result<()> {
 }
 
 pub(crate) fn read_all() -> Result<Reading> {
+    let mut seen = Vec::new();
     let mut reading = Reading {
-        devices: walk(|_| true)?,
+        devices: walk(None, &mut seen)?,
         unreadable: Vec::new(),
     };
-    if let Some(r) = apm_record() {
+    if let Some(r) = apm_record(&mut None) {
         reading.devices.push(RawDevice::new(Os::OpenBsd, APM, r));
     }
     Ok(reading)
 }
 
-pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
-    if id == APM {
-        return Ok(apm_record().map(|r| RawDevice::new(Os::OpenBsd, APM, r)));
-    }
-    Ok(walk(|sd| sd.xname == id)?.into_iter().next())
+/// What this shell keeps between refreshes: the sensor device number of each battery and adapter
+/// read (`hw.sensors.N`), and `/dev/apm`, open.
+///
+/// A refresh reads the remembered number's `struct sensordev` (one sysctl) and checks that the name
+/// there is still the device's: sensor device numbers are handed out in attach order
+/// (`sensordev_install` in `sys/kern/kern_sensors.c`) and a number can be taken by another device
+/// after a detach, so only a matching name is trusted; otherwise the devices are walked again, as on
+/// the first read. The sensors are then read by type and index as `maxnumt` lists them.
+#[derive(Debug, Default)]
+pub(crate) struct Handles {
+    sensordevs: Vec<(String, c_int)>,
+    apm: Option<File>,
 }
 
-/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
-#[derive(Debug, Default)]
-pub(crate) struct Handles;
-
 /// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
-pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
-    read_one(id)
+pub(crate) fn read_kept(handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    if id == APM {
+        return Ok(apm_record(&mut handles.apm).map(|r| RawDevice::new(Os::OpenBsd, APM, r)));
+    }
+    if let Some(&(_, num)) = handles.sensordevs.iter().find(|(n, _)| n == id) {
+        match sensordev(num) {
+            Ok(Some(sd)) if sd.xname == id && sd.is_power_device() => {
+                let record = read_sensors(&sd);
+                return Ok(Some(RawDevice::new(Os::OpenBsd, sd.xname, record)));
+            }
+            // Gone, replaced by another device, or unreadable: forget the number and walk.
+            _ => handles.sensordevs.retain(|(n, _)| n != id),
+        }
+    }
+    Ok(walk(Some(id), &mut handles.sensordevs)?.into_iter().next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_numbers_are_replaced_and_bounded() {
+        let mut seen = Vec::new();
+        remember(&mut seen, "acpibat0", 3);
+        remember(&mut seen, "acpiac0", 2);
+        remember(&mut seen, "acpibat0", 7);
+        assert_eq!(
+            seen,
+            [("acpibat0".to_owned(), 7), ("acpiac0".to_owned(), 2)]
+        );
+        for n in 0..100 {
+            remember(&mut seen, &format!("dev{n}"), n);
+        }
+        assert_eq!(seen.len(), 64);
+    }
+
+    #[test]
+    fn sysctl_words_become_bytes_in_memory_order() {
+        let buf = [
+            u64::from_ne_bytes(*b"acpibat0"),
+            u64::from_ne_bytes(*b"\0\0\0\0\0\0\0\0"),
+        ];
+        let mut out = [0u8; 512];
+        assert_eq!(bytes(&buf, 10, &mut out), b"acpibat0\0\0");
+        assert_eq!(bytes(&buf, 4096, &mut out).len(), 512);
+    }
 }

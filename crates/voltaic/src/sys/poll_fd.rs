@@ -1,5 +1,5 @@
-//! The one wait of every Unix watcher (Linux netlink, FreeBSD devd, macOS notify): poll(2) on one
-//! descriptor.
+//! The one wait of every Unix watcher (Linux netlink, FreeBSD devd, macOS notify, OpenBSD's kqueue on
+//! apm, NetBSD power events): poll(2) on one descriptor.
 #![allow(unsafe_code)]
 
 use std::io;
