@@ -51,7 +51,9 @@ impl Manager {
 /// | system | notification | polling |
 /// |---|---|---|
 /// | Linux, Android | kernel uevents (`NETLINK_KOBJECT_UEVENT`, `SUBSYSTEM=power_supply`) | only while a system battery charges or discharges, every 30 s (many ACPI firmwares do not announce every percent); none otherwise |
-/// | macOS, iOS, Windows, FreeBSD, DragonFly | none yet (see PLATFORMS.md) | always, every 5 s |
+/// | macOS, iOS | notify(3) power-source keys (`com.apple.system.powersources*`) on one descriptor | none while registered; every 5 s if notifyd refuses |
+/// | FreeBSD, DragonFly | devd(8) `ACAD` and `CMBAT` notifications on its seqpacket socket | while a system battery charges or discharges, every 30 s; every 5 s when devd does not run |
+/// | Windows | none yet (see PLATFORMS.md) | always, every 5 s |
 /// | OpenBSD | apm(4) events, a kqueue on `/dev/apm` | while a system battery charges or discharges, every 30 s; always, every 5 s, when `/dev/apm` has no events |
 /// | NetBSD | with the `netbsd-power-events` feature: power(4) events on `/dev/power` (see the feature's note: it takes the power daemon's place) | as OpenBSD; always, every 5 s, without the feature or while powerd holds the device |
 /// | a recording ([`Manager::replay`]) | none | always, every 5 s (a sysfs-like directory can change) |
