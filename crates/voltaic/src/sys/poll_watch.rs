@@ -1,6 +1,6 @@
 //! Systems where voltaic has no change notification (yet): the watcher re-reads on a timer.
 //!
-//! Used on Windows, OpenBSD, NetBSD and every unsupported target; `PLATFORMS.md` says per OS
+//! Used on OpenBSD, NetBSD and every unsupported target; `PLATFORMS.md` says per OS
 //! which notification the OS offers and why it is not used yet. There is no OS object to wait on, so
 //! [`Wake`] has no values: `open` always answers "poll".
 
