@@ -405,6 +405,22 @@ mod tests {
     }
 
     #[test]
+    fn a_watcher_of_this_machine_offers_a_waitable_handle_and_times_out() {
+        use windows_sys::Win32::Foundation::WAIT_FAILED;
+        let mut watcher = crate::Manager::new()
+            .and_then(|m| m.watch())
+            .expect("a watcher of this machine");
+        println!("notifications registered: {}", watcher.is_native());
+        let handle = std::os::windows::io::AsRawHandle::as_raw_handle(&watcher);
+        assert!(!handle.is_null());
+        // SAFETY: the watcher's event handle, open while `watcher` lives; a 0 ms wait only tests it.
+        assert_ne!(unsafe { WaitForSingleObject(handle, 0) }, WAIT_FAILED);
+        watcher
+            .wait(Some(Duration::from_millis(20)))
+            .expect("a wait that ends by its timeout or a change");
+    }
+
+    #[test]
     fn the_callback_signals_only_changes() {
         let shared = Arc::new(Shared {
             event: manual_event().expect("event"),
