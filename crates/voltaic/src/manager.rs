@@ -24,6 +24,10 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 /// handle is dropped when its device goes; a battery whose maker, model or serial changed is read
 /// afresh.
 ///
+/// On Windows it keeps each refreshed battery's device handle and battery tag the same way: a steady
+/// refresh is one status query with the kept tag, and a new tag (another pack, or changed static data)
+/// makes it read everything again.
+///
 /// ```no_run
 /// let manager = voltaic::Manager::new()?;
 /// for battery in manager.batteries()? {

@@ -107,11 +107,27 @@ struct DeviceNotification {
     token: Token,
 }
 
+/// The callback and context given to `PowerSettingRegisterNotification`, kept at one address for as
+/// long as the registrations (the docs do not say that Windows copies it).
+struct Subscription(Box<DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS>);
+
+// SAFETY: plain data (a function pointer and a key that is not a pointer), never written after the
+// registrations; moving it between threads moves only the box.
+unsafe impl Send for Subscription {}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Subscription")
+    }
+}
+
 /// The watcher's notification source on Windows.
 #[derive(Debug)]
 pub(crate) struct Wake {
     key: usize,
     shared: Arc<Shared>,
+    /// Dropped after `power` is unregistered (in `Drop for Wake`, before the fields).
+    subscription: Subscription,
     power: Vec<Token>,
     devices: Option<DeviceNotification>,
 }
@@ -136,11 +152,15 @@ impl Wake {
         let mut wake = Wake {
             key,
             shared,
+            subscription: Subscription(Box::new(DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS {
+                Callback: Some(on_power_setting),
+                Context: ptr::without_provenance_mut(key),
+            })),
             power: Vec::new(),
             devices: None,
         };
         for setting in [GUID_ACDC_POWER_SOURCE, GUID_BATTERY_PERCENTAGE_REMAINING] {
-            match register_power_setting(&setting, key) {
+            match register_power_setting(&setting, &wake.subscription) {
                 Some(token) => wake.power.push(token),
                 None => return Ok(None),
             }
@@ -229,21 +249,18 @@ fn signal(key: usize, change: impl FnOnce(&Shared) -> bool) {
     }
 }
 
-/// Registers the power-setting callback for `setting`; `None` when Windows refuses.
-fn register_power_setting(setting: &GUID, key: usize) -> Option<Token> {
-    let params = DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS {
-        Callback: Some(on_power_setting),
-        Context: ptr::without_provenance_mut(key),
-    };
+/// Registers the power-setting callback of `subscription` for `setting`; `None` when Windows refuses.
+fn register_power_setting(setting: &GUID, subscription: &Subscription) -> Option<Token> {
+    let params: *const DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS = &raw const *subscription.0;
     let mut token: *mut c_void = ptr::null_mut();
-    // SAFETY: with DEVICE_NOTIFY_CALLBACK the recipient is a DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS, read
-    // during the call (MS docs PowerSettingRegisterNotification); the GUID and the out-parameter are
-    // live locals. The context is a key, not a pointer: nothing is dereferenced through it.
+    // SAFETY: with DEVICE_NOTIFY_CALLBACK the recipient is a DEVICE_NOTIFY_SUBSCRIBE_PARAMETERS (MS docs
+    // PowerSettingRegisterNotification), here boxed and alive until after unregistering; the GUID and
+    // the out-parameter are live. The context is a key, not a pointer: nothing is dereferenced through it.
     let rc = unsafe {
         PowerSettingRegisterNotification(
             setting,
             DEVICE_NOTIFY_CALLBACK,
-            (&raw const params).cast_mut().cast(),
+            params.cast_mut().cast(),
             &raw mut token,
         )
     };
@@ -407,6 +424,8 @@ mod tests {
     #[test]
     fn a_watcher_of_this_machine_offers_a_waitable_handle_and_times_out() {
         use windows_sys::Win32::Foundation::WAIT_FAILED;
+        fn send<T: Send>() {}
+        send::<crate::Watcher>();
         let mut watcher = crate::Manager::new()
             .and_then(|m| m.watch())
             .expect("a watcher of this machine");
