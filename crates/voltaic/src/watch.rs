@@ -94,8 +94,8 @@ impl Manager {
 /// Or run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over.
 ///
 /// Made by [`Manager::watch`]. It owns an OS notification source where there is one (a netlink socket
-/// on Linux, notification registrations and an event on Windows), released when the watcher is dropped. It is also an iterator of events, blocking until
-/// the next one.
+/// on Linux, notification registrations and an event on Windows), released when the watcher is
+/// dropped. It is also an iterator of events, blocking until the next one.
 #[derive(Debug)]
 pub struct Watcher {
     manager: Manager,

@@ -9,7 +9,8 @@
 //!
 //! A battery's id is its interface's device path, so [`read_one`] reopens that very battery: the
 //! `battery` and `starship-battery` crates reopened interface 0 on refresh, which reads the wrong pack
-//! on two-battery ThinkPads.
+//! on two-battery ThinkPads. `Manager::refresh` goes through [`Handles`], which keeps the device open
+//! with its tag, so that a steady refresh is one status query.
 
 #![allow(unsafe_code)]
 
