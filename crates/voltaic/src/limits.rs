@@ -629,12 +629,13 @@ fn read_attr(dir: &Path, name: &str, battery: &Battery) -> Result<Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use voltaic_core::Kind;
 
+    #[cfg(unix)]
     fn bat() -> Battery {
-        Battery::new("BAT0", Kind::System)
+        Battery::new("BAT0", voltaic_core::Kind::System)
     }
 
+    #[cfg(unix)]
     fn map(err: io::Error) -> Error {
         let path = std::env::temp_dir().join("charge_control_end_threshold");
         write_error(
@@ -648,7 +649,9 @@ mod tests {
     }
 
     // Root bypasses file permissions, so a test tree cannot produce EACCES for root; the mapping of each
-    // errno is tested here instead.
+    // errno is tested here instead. (Unix errno numbers: on Windows the same raw numbers are other Win32
+    // errors, 13 is ERROR_INVALID_DATA.)
+    #[cfg(unix)]
     #[test]
     fn errnos_map_to_kinds_with_advice() {
         let e = map(io::Error::from_raw_os_error(13)); // EACCES
@@ -693,6 +696,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)] // Unix errno numbers (see above)
     #[test]
     fn sysctl_errnos_map_to_kinds() {
         let e = |code| {

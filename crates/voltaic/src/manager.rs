@@ -25,6 +25,10 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 /// afresh. On macOS and iOS it keeps each battery's IOKit registry entry the same way, so that a refresh
 /// reads that entry's properties without walking the registry.
 ///
+/// On Windows it keeps each refreshed battery's device handle and battery tag the same way: a steady
+/// refresh is one status query with the kept tag, and a new tag (another pack, or changed static data)
+/// makes it read everything again.
+///
 /// ```no_run
 /// let manager = voltaic::Manager::new()?;
 /// for battery in manager.batteries()? {

@@ -214,7 +214,8 @@ pub(crate) const LIMITS: LimitBackend =
     LimitBackend::Unsupported("voltaic has no battery backend for this system");
 
 // Change notifications (the watcher): `Wake::open() -> Result<Option<Wake>>` (`None`: poll instead),
-// `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix.
+// `Wake::wait(timeout) -> Result<bool>` (`true`: the OS announced a power change), and `AsFd` on Unix,
+// `AsHandle` (an event object) on Windows.
 
 /// poll(2) on one descriptor, shared by the Unix watchers (and, with the `async` feature, by the event
 /// stream's thread on every Unix; NetBSD without `netbsd-power-events` has no native watcher).
@@ -260,6 +261,10 @@ mod watch_imp;
 #[path = "sys/netbsd_watch.rs"]
 mod watch_imp;
 
+#[cfg(target_os = "windows")]
+#[path = "sys/windows_watch.rs"]
+mod watch_imp;
+
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
@@ -268,12 +273,17 @@ mod watch_imp;
     target_os = "macos",
     target_os = "ios",
     target_os = "openbsd",
-    all(target_os = "netbsd", feature = "netbsd-power-events")
+    all(target_os = "netbsd", feature = "netbsd-power-events"),
+    target_os = "windows"
 )))]
 #[path = "sys/poll_watch.rs"]
 mod watch_imp;
 
 pub(crate) use watch_imp::Wake;
+
+/// Windows: a manual-reset event that is never signalled, the handle a polling watcher offers.
+#[cfg(target_os = "windows")]
+pub(crate) use watch_imp::manual_event as idle_event;
 
 /// Whether this target has a clock and can sleep: wasm32-unknown-unknown has neither (`Instant::now`
 /// and `thread::sleep` panic there), so a watcher is refused with a clear error instead.

@@ -53,7 +53,7 @@ impl Manager {
 /// | Linux, Android | kernel uevents (`NETLINK_KOBJECT_UEVENT`, `SUBSYSTEM=power_supply`) | only while a system battery charges or discharges, every 30 s (many ACPI firmwares do not announce every percent); none otherwise |
 /// | macOS, iOS | notify(3) power-source keys (`com.apple.system.powersources*`) on one descriptor | none while registered; every 5 s if notifyd refuses |
 /// | FreeBSD, DragonFly | devd(8) `ACAD` and `CMBAT` notifications on its seqpacket socket | while a system battery charges or discharges, every 30 s; every 5 s when devd does not run |
-/// | Windows | none yet (see PLATFORMS.md) | always, every 5 s |
+/// | Windows | power-setting callbacks (AC/DC source, combined battery percentage) and battery device arrival/removal, on an event object | only while a system battery charges or discharges, every 30 s; every 5 s if the registration is refused |
 /// | OpenBSD | apm(4) events, a kqueue on `/dev/apm` | while a system battery charges or discharges, every 30 s; always, every 5 s, when `/dev/apm` has no events |
 /// | NetBSD | with the `netbsd-power-events` feature: power(4) events on `/dev/power` (see the feature's note: it takes the power daemon's place) | as OpenBSD; always, every 5 s, without the feature or while powerd holds the device |
 /// | a recording ([`Manager::replay`]) | none | always, every 5 s (a sysfs-like directory can change) |
@@ -90,13 +90,16 @@ impl Manager {
 ///
 /// With an event loop (mio, tokio's `AsyncFd`) on Unix: wait until the watcher's descriptor
 /// ([`AsFd`](std::os::fd::AsFd)) is readable or [`Watcher::next_poll`] has passed, then call
-/// `watcher.wait(Some(Duration::ZERO))`, which never blocks. On Windows the watcher has no handle yet:
-/// run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over. With
+/// `watcher.wait(Some(Duration::ZERO))`, which never blocks. On Windows the watcher is an event object
+/// (`AsHandle` / `AsRawHandle`): pass its handle to `WaitForMultipleObjects` (or a thread-pool wait)
+/// with a timeout of [`Watcher::next_poll`], then call `watcher.wait(Some(Duration::ZERO))`. The event
+/// is manual-reset, so that your wait leaves it signalled for the watcher's; do not reset it yourself.
+/// Or run [`Watcher::wait`] in a thread of its own (the watcher is `Send`) and send the events over. With
 /// the `async` feature, `Watcher::into_stream` does that for any executor, on every system.
 ///
 /// Made by [`Manager::watch`]. It owns an OS notification source where there is one (a netlink socket
-/// on Linux), released when the watcher is dropped. It is also an iterator of events, blocking until
-/// the next one.
+/// on Linux, notification registrations and an event on Windows), released when the watcher is
+/// dropped. It is also an iterator of events, blocking until the next one.
 #[derive(Debug)]
 pub struct Watcher {
     manager: Manager,
@@ -328,13 +331,17 @@ impl Watcher {
 enum Wakeup {
     /// The OS's notification source.
     Os(sys::Wake),
-    /// A timer. On Unix with a descriptor that never becomes readable, so that `AsFd` works
-    /// everywhere ([`Watcher::next_poll`] says when to poll).
-    Poll(#[cfg(unix)] std::os::unix::net::UnixDatagram),
+    /// A timer. On Unix with a descriptor that never becomes readable, on Windows with an event that
+    /// is never signalled, so that `AsFd` / `AsHandle` work everywhere ([`Watcher::next_poll`] says
+    /// when to poll).
+    Poll(
+        #[cfg(unix)] std::os::unix::net::UnixDatagram,
+        #[cfg(windows)] std::os::windows::io::OwnedHandle,
+    ),
 }
 
 impl Wakeup {
-    #[allow(clippy::unnecessary_wraps)] // fails only where it makes a descriptor (Unix)
+    #[allow(clippy::unnecessary_wraps)] // fails only where it makes a descriptor or handle
     fn poll() -> Result<Wakeup> {
         #[cfg(unix)]
         {
@@ -344,7 +351,15 @@ impl Wakeup {
             })?;
             Ok(Wakeup::Poll(idle))
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            let idle = sys::idle_event().map_err(|e| {
+                crate::Error::new(crate::ErrorKind::Io, "creating the watcher's event")
+                    .with_source(e)
+            })?;
+            Ok(Wakeup::Poll(idle))
+        }
+        #[cfg(not(any(unix, windows)))]
         Ok(Wakeup::Poll())
     }
 }
@@ -384,6 +399,30 @@ impl std::os::fd::AsFd for Watcher {
 impl std::os::fd::AsRawFd for Watcher {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         std::os::fd::AsFd::as_fd(self).as_raw_fd()
+    }
+}
+
+/// The watcher's event object on Windows, for `WaitForMultipleObjects` or a thread-pool wait: signalled
+/// when a power setting changed or a battery arrived or went. Where the watcher polls
+/// ([`Watcher::is_native`] is false) it is an event that is never signalled: wake up after
+/// [`Watcher::next_poll`] instead. Either way, then call `wait(Some(Duration::ZERO))`. The event is
+/// manual-reset and owned by the watcher: wait on it, never reset, signal or close it.
+#[cfg(windows)]
+impl std::os::windows::io::AsHandle for Watcher {
+    fn as_handle(&self) -> std::os::windows::io::BorrowedHandle<'_> {
+        match &self.wake {
+            Wakeup::Os(wake) => wake.as_handle(),
+            Wakeup::Poll(idle) => idle.as_handle(),
+        }
+    }
+}
+
+/// The raw form of the watcher's event handle (see its `AsHandle`).
+#[cfg(windows)]
+impl std::os::windows::io::AsRawHandle for Watcher {
+    fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+        use std::os::windows::io::AsHandle;
+        self.as_handle().as_raw_handle()
     }
 }
 
@@ -493,6 +532,11 @@ mod tests {
         {
             use std::os::fd::AsRawFd;
             assert!(watcher.as_raw_fd() >= 0);
+        }
+        #[cfg(windows)]
+        {
+            use std::os::windows::io::AsRawHandle;
+            assert!(!watcher.as_raw_handle().is_null());
         }
     }
 

@@ -25,6 +25,7 @@
 //! percent, minutes, mWh, with 71582788 minutes (`0xFFFFFFFF` seconds ÷ 60) for "no estimate".
 
 pub mod capture;
+pub mod notify;
 
 use std::time::Duration;
 

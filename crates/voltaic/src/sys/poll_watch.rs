@@ -1,7 +1,7 @@
 //! Systems where voltaic has no change notification (yet): the watcher re-reads on a timer.
 //!
-//! Used on Windows, NetBSD without the `netbsd-power-events` feature, and every unsupported target;
-//! `PLATFORMS.md` says per OS which notification the OS offers and why it is not used yet. There is no OS object to wait on, so
+//! Used on NetBSD without the `netbsd-power-events` feature and on every unsupported target;
+//! `PLATFORMS.md` says per OS which notification the OS offers. There is no OS object to wait on, so
 //! [`Wake`] has no values: `open` always answers "poll".
 
 use std::time::Duration;

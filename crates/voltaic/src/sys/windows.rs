@@ -9,12 +9,14 @@
 //!
 //! A battery's id is its interface's device path, so [`read_one`] reopens that very battery: the
 //! `battery` and `starship-battery` crates reopened interface 0 on refresh, which reads the wrong pack
-//! on two-battery ThinkPads.
+//! on two-battery ThinkPads. `Manager::refresh` goes through [`Handles`], which keeps the device open
+//! with its tag, so that a steady refresh is one status query.
 
 #![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::mem::size_of;
+use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 use std::path::Path;
 use std::ptr;
 
@@ -27,21 +29,21 @@ use windows_sys::Win32::Devices::DeviceAndDriverInstallation::{
     SetupDiEnumDeviceInterfaces, SetupDiGetClassDevsW, SetupDiGetDeviceInterfaceDetailW,
 };
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_DEVICE_NOT_CONNECTED, ERROR_FILE_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER,
+    ERROR_DEVICE_NOT_CONNECTED, ERROR_FILE_NOT_FOUND, ERROR_INSUFFICIENT_BUFFER,
     ERROR_INVALID_NAME, ERROR_NO_MORE_ITEMS, ERROR_NO_SUCH_DEVICE, ERROR_PATH_NOT_FOUND,
-    GENERIC_READ, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
+    GENERIC_READ, GetLastError, INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::Storage::FileSystem::{
     CreateFileW, FILE_ATTRIBUTE_NORMAL, FILE_SHARE_READ, FILE_SHARE_WRITE, OPEN_EXISTING,
 };
 use windows_sys::Win32::System::IO::DeviceIoControl;
 use windows_sys::Win32::System::Power::{
-    BATTERY_INFORMATION, BATTERY_MANUFACTURE_DATE, BATTERY_QUERY_INFORMATION,
-    BATTERY_QUERY_INFORMATION_LEVEL, BATTERY_STATUS, BATTERY_WAIT_STATUS, BatteryDeviceName,
-    BatteryEstimatedTime, BatteryInformation, BatteryManufactureDate, BatteryManufactureName,
-    BatterySerialNumber, BatteryTemperature, BatteryUniqueID, GetSystemPowerStatus,
-    IOCTL_BATTERY_QUERY_INFORMATION, IOCTL_BATTERY_QUERY_STATUS, IOCTL_BATTERY_QUERY_TAG,
-    SYSTEM_POWER_STATUS,
+    BATTERY_CHARGING, BATTERY_DISCHARGING, BATTERY_INFORMATION, BATTERY_MANUFACTURE_DATE,
+    BATTERY_QUERY_INFORMATION, BATTERY_QUERY_INFORMATION_LEVEL, BATTERY_STATUS,
+    BATTERY_WAIT_STATUS, BatteryDeviceName, BatteryEstimatedTime, BatteryInformation,
+    BatteryManufactureDate, BatteryManufactureName, BatterySerialNumber, BatteryTemperature,
+    BatteryUniqueID, GetSystemPowerStatus, IOCTL_BATTERY_QUERY_INFORMATION,
+    IOCTL_BATTERY_QUERY_STATUS, IOCTL_BATTERY_QUERY_TAG, SYSTEM_POWER_STATUS,
 };
 use windows_sys::core::GUID;
 
@@ -111,13 +113,121 @@ pub(crate) fn read_one(id: &str) -> Result<Option<RawDevice>> {
     read_battery(&path, id)
 }
 
-/// What this shell keeps between refreshes of one battery (nothing yet: each refresh reads afresh).
-#[derive(Debug, Default)]
-pub(crate) struct Handles;
+/// At most this many batteries are kept open for refreshes (the least recently read goes first).
+const MAX_KEPT: usize = 8;
 
-/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps.
-pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
-    read_one(id)
+/// What this shell keeps between refreshes: per battery (by id, its device path) the open device, the
+/// tag of the pack in it and the record of the last full read.
+///
+/// A steady refresh is then one `IOCTL_BATTERY_QUERY_STATUS` with the kept tag (plus the estimated
+/// time while discharging and the temperature, where the battery answered those levels): no tag query,
+/// since the status query takes the tag and fails when it is stale. The static levels
+/// (`BATTERY_INFORMATION`, names, serial, manufacture date) are kept: the battery class issues a new
+/// tag whenever a pack is inserted and may issue one when normally static data changes, such as the
+/// full-charge capacity after a charge (MS docs "Battery Information", "Battery Tags"). A stale tag makes
+/// everything be read again on the same handle; any other failure drops the handle and opens the device
+/// afresh, and a device that is gone (or holds no battery) is not kept.
+#[derive(Debug, Default)]
+pub(crate) struct Handles {
+    kept: Vec<Kept>,
+}
+
+/// One battery kept open.
+#[derive(Debug)]
+struct Kept {
+    id: String,
+    device: Device,
+    full: Full,
+}
+
+/// A battery read in full with a valid tag: what a steady refresh repeats only part of.
+#[derive(Debug)]
+struct Full {
+    tag: u32,
+    /// The whole record; a refresh overwrites the changing entries in place.
+    record: Record,
+    /// Whether the battery answered the `BatteryTemperature` level.
+    temperature: bool,
+    /// Whether the battery answered the `BatteryEstimatedTime` level.
+    estimated_time: bool,
+}
+
+/// Re-reads device `id` for `Manager::refresh`, through what `handles` keeps (see [`Handles`]).
+pub(crate) fn read_kept(handles: &mut Handles, id: &str) -> Result<Option<RawDevice>> {
+    if id == AC_ID {
+        // Nothing to keep: GetSystemPowerStatus is one call without a handle.
+        return read_one(id);
+    }
+    if let Some(i) = handles.kept.iter().position(|k| k.id == id) {
+        let mut kept = handles.kept.remove(i);
+        match kept.refresh() {
+            Ok(()) => {
+                let device = RawDevice::new(Os::Windows, id, kept.full.record.clone());
+                handles.kept.push(kept);
+                return Ok(Some(device));
+            }
+            Err(ReadError::StaleTag) => match read_full(&kept.device, id)? {
+                Read::Full(full) => {
+                    kept.full = full;
+                    let device = RawDevice::new(Os::Windows, id, kept.full.record.clone());
+                    handles.kept.push(kept);
+                    return Ok(Some(device));
+                }
+                // The slot is empty now, or its tag cannot be read: reported, not kept.
+                Read::NoTag(record) => return Ok(Some(RawDevice::new(Os::Windows, id, record))),
+            },
+            // The handle no longer answers (the device may have gone): open the path afresh.
+            Err(ReadError::Failed(..)) => {}
+        }
+    }
+    let path: Vec<u16> = id.encode_utf16().chain(std::iter::once(0)).collect();
+    let Some(device) = open_battery(&path, id)? else {
+        return Ok(None);
+    };
+    match read_full(&device, id)? {
+        Read::Full(full) => {
+            let raw = RawDevice::new(Os::Windows, id, full.record.clone());
+            if handles.kept.len() >= MAX_KEPT {
+                handles.kept.remove(0);
+            }
+            handles.kept.push(Kept {
+                id: id.to_owned(),
+                device,
+                full,
+            });
+            Ok(Some(raw))
+        }
+        Read::NoTag(record) => Ok(Some(RawDevice::new(Os::Windows, id, record))),
+    }
+}
+
+impl Kept {
+    /// The steady refresh: the status with the kept tag, and the changing levels the decoder uses.
+    fn refresh(&mut self) -> std::result::Result<(), ReadError> {
+        let (d, full) = (&self.device, &mut self.full);
+        let status = d.query_status(full.tag)?;
+        let r = &mut full.record;
+        if full.temperature
+            && let Some(t) = d.query_struct::<u32>(full.tag, BatteryTemperature)?
+        {
+            r.set(key::TEMPERATURE, int(t));
+        }
+        if full.estimated_time {
+            // The decoder reads the estimate only while discharging; otherwise it is not asked for
+            // and recorded as BATTERY_UNKNOWN_TIME. A battery that does not answer it while
+            // discharging is not asked again until its next full read.
+            let estimate = if discharging(&status) {
+                let estimate = d.query_struct::<u32>(full.tag, BatteryEstimatedTime)?;
+                full.estimated_time = estimate.is_some();
+                estimate
+            } else {
+                None
+            };
+            r.set(key::ESTIMATED_TIME, int(estimate.unwrap_or(u32::MAX)));
+        }
+        set_status(r, &status);
+        Ok(())
+    }
 }
 
 /// The calling thread's last Win32 error.
@@ -252,8 +362,10 @@ impl Drop for DeviceInfoSet {
     }
 }
 
-/// An open battery device, closed on drop.
-struct Device(HANDLE);
+/// An open battery device, closed on drop. `OwnedHandle` makes it `Send` (a kernel handle is not tied
+/// to the thread that opened it), which `Handles` needs: a `Manager` is shared between threads.
+#[derive(Debug)]
+struct Device(OwnedHandle);
 
 /// Why a tagged read stopped.
 enum ReadError {
@@ -293,7 +405,9 @@ impl Device {
         if handle == INVALID_HANDLE_VALUE || handle.is_null() {
             return Err(last_error());
         }
-        Ok(Device(handle))
+        // SAFETY: CreateFileW returned a valid handle that nothing else owns; it is closed once, when
+        // the OwnedHandle drops.
+        Ok(Device(unsafe { OwnedHandle::from_raw_handle(handle) }))
     }
 
     /// One `DeviceIoControl` with plain-data input and output; the bytes written on success.
@@ -308,7 +422,7 @@ impl Device {
         // exact sizes are passed, so the driver reads and writes inside them; synchronous (no OVERLAPPED).
         let ok = unsafe {
             DeviceIoControl(
-                self.0,
+                self.0.as_raw_handle(),
                 code,
                 ptr::from_ref(input).cast::<c_void>(),
                 size_of::<I>() as u32,
@@ -393,38 +507,51 @@ impl Device {
     }
 }
 
-impl Drop for Device {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` is a handle CreateFileW opened; it is closed exactly once, here.
-        unsafe {
-            CloseHandle(self.0);
-        }
-    }
-}
-
 fn int(v: impl Into<i64>) -> Value {
     Value::Int(v.into())
 }
 
-/// Opens and reads one battery; `Ok(None)` when the device path no longer exists.
-fn read_battery(path: &[u16], id: &str) -> Result<Option<RawDevice>> {
-    let device = match Device::open(path) {
-        Ok(d) => d,
+/// Opens the battery device at `path`; `Ok(None)` when the device path no longer exists.
+fn open_battery(path: &[u16], id: &str) -> Result<Option<Device>> {
+    match Device::open(path) {
+        Ok(d) => Ok(Some(d)),
         Err(
             ERROR_FILE_NOT_FOUND
             | ERROR_PATH_NOT_FOUND
             | ERROR_NO_SUCH_DEVICE
             | ERROR_DEVICE_NOT_CONNECTED
             | ERROR_INVALID_NAME,
-        ) => return Ok(None),
-        Err(code) => {
-            return Err(Error::io(
-                "opening the battery device",
-                Path::new(id),
-                os_error(code),
-            ));
-        }
+        ) => Ok(None),
+        Err(code) => Err(Error::io(
+            "opening the battery device",
+            Path::new(id),
+            os_error(code),
+        )),
+    }
+}
+
+/// Opens and reads one battery; `Ok(None)` when the device path no longer exists.
+fn read_battery(path: &[u16], id: &str) -> Result<Option<RawDevice>> {
+    let Some(device) = open_battery(path, id)? else {
+        return Ok(None);
     };
+    let record = match read_full(&device, id)? {
+        Read::Full(full) => full.record,
+        Read::NoTag(record) => record,
+    };
+    Ok(Some(RawDevice::new(Os::Windows, id, record)))
+}
+
+/// What a full read of an open battery device gave.
+enum Read {
+    /// A battery with a valid tag, read in full.
+    Full(Full),
+    /// No battery to read: the tag query failed (its error recorded) or answered 0.
+    NoTag(Record),
+}
+
+/// Reads the tag, every information level and the status of an open battery device.
+fn read_full(device: &Device, id: &str) -> Result<Read> {
     // A swapped or re-seated battery gets a new tag and every IOCTL with the old one fails: query the
     // tag again, once (MS docs IOCTL_BATTERY_QUERY_TAG).
     for _ in 0..2 {
@@ -433,16 +560,23 @@ fn read_battery(path: &[u16], id: &str) -> Result<Option<RawDevice>> {
             Ok(tag) => tag,
             Err(code) => {
                 record.push(key::TAG_ERROR, int(code));
-                return Ok(Some(RawDevice::new(Os::Windows, id, record)));
+                return Ok(Read::NoTag(record));
             }
         };
         record.push(key::TAG, int(tag));
         if tag == 0 {
             // BATTERY_TAG_INVALID: no battery in this slot; nothing else can be asked.
-            return Ok(Some(RawDevice::new(Os::Windows, id, record)));
+            return Ok(Read::NoTag(record));
         }
-        match read_tagged(&device, tag, &mut record) {
-            Ok(()) => return Ok(Some(RawDevice::new(Os::Windows, id, record))),
+        match read_tagged(device, tag, &mut record) {
+            Ok((temperature, estimated_time)) => {
+                return Ok(Read::Full(Full {
+                    tag,
+                    record,
+                    temperature,
+                    estimated_time,
+                }));
+            }
             Err(ReadError::StaleTag) => {}
             Err(ReadError::Failed(what, code)) => {
                 return Err(Error::io(what, Path::new(id), os_error(code)));
@@ -456,8 +590,21 @@ fn read_battery(path: &[u16], id: &str) -> Result<Option<RawDevice>> {
     .with_path(id))
 }
 
+/// The `BATTERY_STATUS` fields, set in `r` (replacing the previous reading's).
+fn set_status(r: &mut Record, status: &BATTERY_STATUS) {
+    r.set(key::POWER_STATE, int(status.PowerState));
+    r.set(key::CAPACITY, int(status.Capacity));
+    r.set(key::VOLTAGE, int(status.Voltage));
+    r.set(key::RATE, int(status.Rate));
+}
+
 /// Every information level and the status, for `tag`, into `r` (levels a driver lacks are left out).
-fn read_tagged(d: &Device, tag: u32, r: &mut Record) -> std::result::Result<(), ReadError> {
+/// Also says whether the temperature and estimated-time levels answered (a refresh asks only those).
+fn read_tagged(
+    d: &Device,
+    tag: u32,
+    r: &mut Record,
+) -> std::result::Result<(bool, bool), ReadError> {
     if let Some(info) = d.query_struct::<BATTERY_INFORMATION>(tag, BatteryInformation)? {
         r.push(key::CAPABILITIES, int(info.Capabilities));
         r.push(key::TECHNOLOGY, int(info.Technology));
@@ -486,19 +633,28 @@ fn read_tagged(d: &Device, tag: u32, r: &mut Record) -> std::result::Result<(), 
         r.push(key::MANUFACTURE_MONTH, int(date.Month));
         r.push(key::MANUFACTURE_YEAR, int(date.Year));
     }
-    if let Some(t) = d.query_struct::<u32>(tag, BatteryTemperature)? {
+    let temperature = d.query_struct::<u32>(tag, BatteryTemperature)?;
+    if let Some(t) = temperature {
         r.push(key::TEMPERATURE, int(t));
     }
     // AtRate 0: the estimate at the present rate.
-    if let Some(s) = d.query_struct::<u32>(tag, BatteryEstimatedTime)? {
+    let estimate = d.query_struct::<u32>(tag, BatteryEstimatedTime)?;
+    if let Some(s) = estimate {
         r.push(key::ESTIMATED_TIME, int(s));
     }
     let status = d.query_status(tag)?;
-    r.push(key::POWER_STATE, int(status.PowerState));
-    r.push(key::CAPACITY, int(status.Capacity));
-    r.push(key::VOLTAGE, int(status.Voltage));
-    r.push(key::RATE, int(status.Rate));
-    Ok(())
+    set_status(r, &status);
+    // A driver may answer the estimate only while discharging: unless it was asked then and failed,
+    // a refresh asks again.
+    Ok((
+        temperature.is_some(),
+        estimate.is_some() || !discharging(&status),
+    ))
+}
+
+/// Whether the decoder will call this status discharging (the estimated time is used only then).
+fn discharging(status: &BATTERY_STATUS) -> bool {
+    status.PowerState & BATTERY_DISCHARGING != 0 && status.PowerState & BATTERY_CHARGING == 0
 }
 
 /// The AC line: `GetSystemPowerStatus`, every field as returned.
@@ -540,9 +696,15 @@ mod tests {
                 || reading.unreadable.iter().any(|s| s.id == AC_ID),
             "the AC line is always reported"
         );
+        let mut handles = Handles::default();
         for device in &reading.devices {
             let again = read_one(&device.id).expect("re-reading a listed device");
             assert!(again.is_some_and(|d| d.id == device.id), "{}", device.id);
+            // The first kept read opens and reads in full, the second is the steady refresh.
+            for _ in 0..2 {
+                let kept = read_kept(&mut handles, &device.id).expect("a kept re-read");
+                assert!(kept.is_some_and(|d| d.id == device.id), "{}", device.id);
+            }
         }
         let decoded = voltaic_core::decode::decode(&reading.devices);
         println!("{decoded:#?}");
@@ -557,6 +719,59 @@ mod tests {
         let gone = read_one(r"\\?\acpi#pnp0c0a#99#{72631e54-78a4-11d0-bcf7-00aa00b7b32a}");
         assert!(matches!(gone, Ok(None)), "{gone:?}");
         assert!(matches!(read_one("not a path"), Ok(None)));
+    }
+
+    #[test]
+    fn handles_are_send_and_a_kept_device_that_stops_answering_is_dropped() {
+        fn send<T: Send>() {}
+        send::<Handles>();
+
+        let gone = r"\\?\acpi#pnp0c0a#98#{72631e54-78a4-11d0-bcf7-00aa00b7b32a}";
+        let mut handles = Handles::default();
+        assert!(matches!(read_kept(&mut handles, gone), Ok(None)));
+        assert!(
+            handles.kept.is_empty(),
+            "nothing is kept for a path that does not exist"
+        );
+
+        // A kept handle whose device no longer answers battery IOCTLs (here: a plain file, which
+        // Wine and Windows both refuse them on) and whose path has gone: the refresh drops it.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("not-a-battery");
+        std::fs::write(&file, b"x").expect("write");
+        let wide: Vec<u16> = file
+            .to_string_lossy()
+            .encode_utf16()
+            .chain(std::iter::once(0))
+            .collect();
+        let device = Device::open(&wide).expect("opening a plain file");
+        assert!(device.query_status(1).is_err(), "a file is no battery");
+        let mut record = Record::new();
+        record.push(key::TAG, int(1));
+        handles.kept.push(Kept {
+            id: gone.to_owned(),
+            device,
+            full: Full {
+                tag: 1,
+                record,
+                temperature: false,
+                estimated_time: false,
+            },
+        });
+        match read_kept(&mut handles, gone).expect("a refresh that finds the device gone") {
+            None => {}
+            // A refusal read as a stale tag: the tag query on the same handle fails, and is recorded.
+            Some(d) => assert!(d.record.contains(key::TAG_ERROR), "{d:?}"),
+        }
+        assert!(
+            handles.kept.is_empty(),
+            "the handle of a gone device is dropped"
+        );
+        let _ac = read_kept(&mut handles, AC_ID);
+        assert!(
+            handles.kept.is_empty(),
+            "the AC line is read afresh, never kept"
+        );
     }
 
     #[test]
