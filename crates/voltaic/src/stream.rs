@@ -6,13 +6,13 @@
 //! link to the executor is the task's `Waker`.
 //!
 //! - **No wake-up while nothing changes.** On Unix the thread sleeps in poll(2) on the watcher's
-//!   descriptor and on a socket of the stream's own, until the watcher's fallback poll is due
-//!   ([`Watcher::next_poll`]); elsewhere a polling watcher sleeps on a channel the same way. Only a
-//!   watcher with an OS source and no descriptor (none today) is waited on in quarter-second steps,
-//!   so that a dropped stream is noticed.
-//! - **Dropping the stream stops the thread at once**: it closes the stop socket (or channel), which
-//!   wakes the thread; the thread drops the watcher and ends. Dropping never blocks (the thread is not
-//!   joined: it may be in the middle of an OS read).
+//!   descriptor and on a socket of the stream's own, on Windows in `WaitForMultipleObjects` on the
+//!   watcher's event and a stop event of the stream's own, until the watcher's fallback poll is due
+//!   ([`Watcher::next_poll`]); elsewhere (where every watcher polls) on a channel the same way.
+//! - **Dropping the stream stops the thread at once**: it closes the stop socket (Unix), signals the
+//!   stop event (Windows) or disconnects the channel, which wakes the thread; the thread drops the
+//!   watcher and ends. Dropping never blocks (the thread is not joined: it may be in the middle of an
+//!   OS read).
 //! - **Bounded.** The thread reads again only once the stream has handed out the previous batch. A slow
 //!   consumer therefore gets the changes summed up (each event compares the newest reading with the
 //!   one before it), never an unbounded queue, and an error that repeats cannot spin.
@@ -251,23 +251,25 @@ fn wait(watcher: &mut Watcher, stop: &StopWaiter) -> Waited {
 }
 
 /// One wait of the watcher that also ends when the stream is dropped.
-#[cfg(not(unix))]
+#[cfg(windows)]
+fn wait(watcher: &mut Watcher, stop: &StopWaiter) -> Waited {
+    use std::os::windows::io::AsHandle;
+    // A polling watcher's event is never signalled: then only the timeout or `stop` wakes.
+    match crate::sys::wait_either(watcher.as_handle(), stop.as_handle(), watcher.next_poll()) {
+        Ok(true) => Waited::Stopped,
+        // Never blocks: takes what the OS announced, polls if due.
+        Ok(false) => watcher.wait(Some(Duration::ZERO)).into(),
+        Err(err) => Waited::Failed(
+            Error::new(ErrorKind::Io, "waiting for power-source changes").with_source(err),
+        ),
+    }
+}
+
+/// One wait of the watcher that also ends when the stream is dropped.
+#[cfg(not(any(unix, windows)))]
 fn wait(watcher: &mut Watcher, stop: &StopWaiter) -> Waited {
     use std::sync::mpsc::RecvTimeoutError;
-    /// How often a dropped stream is looked for while waiting on an OS source that cannot be waited
-    /// on together with the stop signal (no such source exists yet).
-    const STOP_CHECK: Duration = Duration::from_millis(250);
-    if watcher.is_native() {
-        // An OS source without a descriptor: wait on it in steps, looking for a dropped stream between.
-        let at_most = watcher
-            .next_poll()
-            .map_or(STOP_CHECK, |t| t.min(STOP_CHECK));
-        let waited = watcher.wait(Some(at_most));
-        return match stop.try_recv() {
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => Waited::Stopped,
-            _ => waited.into(),
-        };
-    }
+    // Every watcher polls on these systems (no OS source): sleep on the channel until the poll is due.
     let slept = match watcher.next_poll() {
         Some(timeout) => stop.recv_timeout(timeout),
         None => stop.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -291,13 +293,35 @@ fn stop_pair() -> Result<(StopSender, StopWaiter)> {
     })
 }
 
+/// The stop signal on Windows: a manual-reset event that dropping the stream's end signals.
+#[cfg(windows)]
+#[derive(Debug)]
+struct StopSender(Arc<std::os::windows::io::OwnedHandle>);
+#[cfg(windows)]
+type StopWaiter = Arc<std::os::windows::io::OwnedHandle>;
+
+#[cfg(windows)]
+impl Drop for StopSender {
+    fn drop(&mut self) {
+        crate::sys::set_event(&self.0);
+    }
+}
+
+#[cfg(windows)]
+fn stop_pair() -> Result<(StopSender, StopWaiter)> {
+    let event = Arc::new(crate::sys::idle_event().map_err(|e| {
+        Error::new(ErrorKind::Io, "creating the event stream's stop event").with_source(e)
+    })?);
+    Ok((StopSender(Arc::clone(&event)), event))
+}
+
 /// The stop signal: a channel nothing is sent on; dropping the stream's end disconnects it.
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 type StopSender = std::sync::mpsc::Sender<()>;
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 type StopWaiter = std::sync::mpsc::Receiver<()>;
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 #[allow(clippy::unnecessary_wraps)] // the signature of the Unix version
 fn stop_pair() -> Result<(StopSender, StopWaiter)> {
     Ok(std::sync::mpsc::channel())

@@ -285,6 +285,10 @@ pub(crate) use watch_imp::Wake;
 #[cfg(target_os = "windows")]
 pub(crate) use watch_imp::manual_event as idle_event;
 
+/// The event stream's wait on Windows: the watcher's event or the stream's stop event.
+#[cfg(all(target_os = "windows", feature = "async"))]
+pub(crate) use watch_imp::{set_event, wait_either};
+
 /// Whether this target has a clock and can sleep: wasm32-unknown-unknown has neither (`Instant::now`
 /// and `thread::sleep` panic there), so a watcher is refused with a clear error instead.
 pub(crate) const CAN_WAIT: bool = !cfg!(all(target_family = "wasm", target_os = "unknown"));

@@ -55,7 +55,7 @@ use windows_sys::Win32::System::SystemServices::{
     GUID_ACDC_POWER_SOURCE, GUID_BATTERY_PERCENTAGE_REMAINING,
 };
 use windows_sys::Win32::System::Threading::{
-    CreateEventW, INFINITE, ResetEvent, SetEvent, WaitForSingleObject,
+    CreateEventW, INFINITE, ResetEvent, SetEvent, WaitForMultipleObjects, WaitForSingleObject,
 };
 use windows_sys::Win32::UI::WindowsAndMessaging::{DEVICE_NOTIFY_CALLBACK, PBT_POWERSETTINGCHANGE};
 use windows_sys::core::GUID;
@@ -172,10 +172,7 @@ impl Wake {
     /// Waits up to `timeout` (`None`: for ever) for the event; `true` when a callback signalled it.
     /// The timeout is rounded up to whole milliseconds (waking early would spin).
     pub(crate) fn wait(&mut self, timeout: Option<Duration>) -> Result<bool> {
-        let ms = timeout.map_or(INFINITE, |t| {
-            u32::try_from(t.as_nanos().div_ceil(1_000_000))
-                .map_or(INFINITE - 1, |ms| ms.min(INFINITE - 1))
-        });
+        let ms = millis(timeout);
         let event = self.shared.event.as_raw_handle();
         // SAFETY: `event` is an event handle this watcher owns, open for the whole call.
         match unsafe { WaitForSingleObject(event, ms) } {
@@ -218,6 +215,41 @@ impl Drop for Wake {
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(key, _)| *key != self.key);
     }
+}
+
+/// A wait's timeout in whole milliseconds, rounded up (waking early would spin); `None` is `INFINITE`.
+fn millis(timeout: Option<Duration>) -> u32 {
+    timeout.map_or(INFINITE, |t| {
+        u32::try_from(t.as_nanos().div_ceil(1_000_000))
+            .map_or(INFINITE - 1, |ms| ms.min(INFINITE - 1))
+    })
+}
+
+/// Waits up to `timeout` (`None`: for ever) until `watched` or `stop` is signalled: the event stream's
+/// wait (feature `async`), with no wake-up of its own. `Ok(true)` when `stop` is signalled (looked at
+/// first), `Ok(false)` when `watched` is or the time is up.
+#[cfg(feature = "async")]
+pub(crate) fn wait_either(
+    watched: BorrowedHandle<'_>,
+    stop: BorrowedHandle<'_>,
+    timeout: Option<Duration>,
+) -> std::io::Result<bool> {
+    let handles = [stop.as_raw_handle(), watched.as_raw_handle()];
+    // SAFETY: two valid handles, borrowed for the whole call; wake on either (bWaitAll false). When
+    // several are signalled the lowest index is returned, so `stop` wins.
+    match unsafe { WaitForMultipleObjects(2, handles.as_ptr(), 0, millis(timeout)) } {
+        WAIT_OBJECT_0 => Ok(true),
+        WAIT_TIMEOUT => Ok(false),
+        w if w == WAIT_OBJECT_0 + 1 => Ok(false),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Signals an event made by [`manual_event`] (the event stream's stop signal).
+#[cfg(feature = "async")]
+pub(crate) fn set_event(event: &OwnedHandle) {
+    // SAFETY: a valid event handle, owned by the caller for the whole call.
+    unsafe { SetEvent(event.as_raw_handle()) };
 }
 
 /// A manual-reset event, not signalled: the watcher's wait object, and the never-signalled handle a
