@@ -235,29 +235,29 @@ impl From<Result<Vec<Event>>> for Waited {
     }
 }
 
-/// One wait of the watcher that also ends when the stream is dropped.
+/// One wait of the watcher that also ends when the stream is dropped. A polling watcher's descriptor
+/// (Unix) or event (Windows) is never signalled: then only the timeout or `stop` wakes.
 #[cfg(unix)]
 fn wait(watcher: &mut Watcher, stop: &StopWaiter) -> Waited {
     use std::os::fd::AsFd;
-    // A polling watcher's descriptor never becomes readable: then only the timeout or `stop` wakes.
-    match crate::sys::wait_either(watcher.as_fd(), stop.as_fd(), watcher.next_poll()) {
-        Ok(true) => Waited::Stopped,
-        // Never blocks: takes what the OS announced, polls if due.
-        Ok(false) => watcher.wait(Some(Duration::ZERO)).into(),
-        Err(err) => Waited::Failed(
-            Error::new(ErrorKind::Io, "waiting for power-source changes").with_source(err),
-        ),
-    }
+    let woke = crate::sys::wait_either(watcher.as_fd(), stop.as_fd(), watcher.next_poll());
+    after_wait(woke, watcher)
 }
 
-/// One wait of the watcher that also ends when the stream is dropped.
+/// One wait of the watcher that also ends when the stream is dropped (as on Unix).
 #[cfg(windows)]
 fn wait(watcher: &mut Watcher, stop: &StopWaiter) -> Waited {
     use std::os::windows::io::AsHandle;
-    // A polling watcher's event is never signalled: then only the timeout or `stop` wakes.
-    match crate::sys::wait_either(watcher.as_handle(), stop.as_handle(), watcher.next_poll()) {
+    let woke = crate::sys::wait_either(watcher.as_handle(), stop.as_handle(), watcher.next_poll());
+    after_wait(woke, watcher)
+}
+
+/// What a wait on the watcher and the stop signal came to: `Ok(true)` is the stop; otherwise the
+/// watcher takes what the OS announced, or polls if due, without blocking.
+#[cfg(any(unix, windows))]
+fn after_wait(woke: std::io::Result<bool>, watcher: &mut Watcher) -> Waited {
+    match woke {
         Ok(true) => Waited::Stopped,
-        // Never blocks: takes what the OS announced, polls if due.
         Ok(false) => watcher.wait(Some(Duration::ZERO)).into(),
         Err(err) => Waited::Failed(
             Error::new(ErrorKind::Io, "waiting for power-source changes").with_source(err),
