@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use voltaic_core::Battery;
 use voltaic_core::decode::linux::{
-    self as rules, DMI_PRODUCT_NAME, INPUT_NAME, INPUT_UNIQ, Properties, Span, USB_WIRELESS_STATUS,
-    index_uevent,
+    self as rules, DMI_PRODUCT_NAME, INPUT_NAME, INPUT_UNIQ, Index, Properties, Span,
+    USB_WIRELESS_STATUS,
 };
 use voltaic_core::decode::{Decoded, Skipped};
 use voltaic_core::record::{Os, RawDevice};
@@ -158,8 +158,8 @@ pub(crate) struct TreeRead {
 /// Every device's text in one buffer: names, uevents and attribute values, located by spans.
 #[derive(Debug, Default)]
 struct TreeText {
-    /// Valid UTF-8 (invalid bytes of a file are replaced as it is read).
-    text: Vec<u8>,
+    /// Invalid bytes of a file are replaced as it is read.
+    text: String,
     spans: Vec<Span>,
     devices: Vec<DeviceText>,
     unreadable: Vec<Skipped>,
@@ -169,6 +169,7 @@ struct TreeText {
 struct DeviceText {
     name: (usize, usize),
     spans: (usize, usize),
+    index: Index,
 }
 
 impl TreeText {
@@ -176,10 +177,11 @@ impl TreeText {
         let text = &self.text;
         self.devices.iter().map(move |d| {
             (
-                std::str::from_utf8(&text[d.name.0..d.name.1]).unwrap_or_default(),
-                Properties::new(
+                text.get(d.name.0..d.name.1).unwrap_or_default(),
+                Properties::indexed(
                     text,
                     self.spans.get(d.spans.0..d.spans.1).unwrap_or_default(),
+                    d.index,
                 ),
             )
         })
@@ -220,15 +222,13 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         .collect();
     names.sort_unstable();
     let machine = machine(root);
-    let mut tree = TreeText {
-        text: Vec::with_capacity(4096),
-        ..TreeText::default()
-    };
+    let mut tree = TreeText::default();
+    let mut text = Vec::with_capacity(4096);
     let mut dir = PathBuf::with_capacity(root.as_os_str().len() + 64);
     let mut file = PathBuf::with_capacity(root.as_os_str().len() + 96);
     for (i, name) in names.iter().enumerate() {
         let name = name.to_string_lossy();
-        if i >= MAX_DEVICES || tree.text.len() >= MAX_TREE_BYTES {
+        if i >= MAX_DEVICES || text.len() >= MAX_TREE_BYTES {
             tree.unreadable.push(Skipped::new(
                 name,
                 format!(
@@ -241,33 +241,34 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
             break;
         }
         set_path(&mut dir, root, &name);
-        let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - tree.text.len());
-        let name_start = tree.text.len();
-        tree.text.extend_from_slice(name.as_bytes());
-        let name_end = tree.text.len();
+        let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - text.len());
+        let name_start = text.len();
+        text.extend_from_slice(name.as_bytes());
+        let name_end = text.len();
         let span_start = tree.spans.len();
-        match read_device_text(
-            &dir,
-            &mut file,
-            &mut tree.text,
-            &mut tree.spans,
-            budget,
-            machine,
-        ) {
-            Ok(true) => tree.devices.push(DeviceText {
+        match read_device_text(&dir, &mut file, &mut text, &mut tree.spans, budget, machine) {
+            Ok(Some(index)) => tree.devices.push(DeviceText {
                 name: (name_start, name_end),
                 spans: (span_start, tree.spans.len()),
+                index,
             }),
             // Gone between listing and reading (a mouse switched off): simply not there.
-            Ok(false) => tree.text.truncate(name_start),
+            Ok(None) => text.truncate(name_start),
             Err(reason) => {
-                tree.text.truncate(name_start);
+                text.truncate(name_start);
                 tree.spans.truncate(span_start);
                 tree.unreadable.push(Skipped::new(name, reason));
             }
         }
     }
+    tree.text = into_text(text);
     Ok(tree)
+}
+
+/// Text whose every file was checked (or its invalid bytes replaced) as it was read: this only confirms
+/// it, in one pass.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Reads the device `name` under `root` into a record. `Ok(None)` when it no longer exists; `Err(reason)`
@@ -279,23 +280,45 @@ pub(crate) fn read_device(
     let dir = root.join(name);
     let mut text = Vec::new();
     let mut spans = Vec::new();
-    if !read_device_text(
+    let Some(index) = read_device_text(
         &dir,
         &mut PathBuf::new(),
         &mut text,
         &mut spans,
         MAX_DEVICE_BYTES,
         machine(root),
-    )? {
+    )?
+    else {
         return Ok(None);
-    }
-    let record = Properties::new(&text, &spans).to_record();
+    };
+    let record = Properties::indexed(&into_text(text), &spans, index).to_record();
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
 }
 
+/// Where one device's reading goes: the text it appends to, the spans locating each file's text, and
+/// the index of the device's properties (built as each file is read, so that each line is read once).
+struct Out<'s> {
+    text: &'s mut Vec<u8>,
+    spans: &'s mut Vec<Span>,
+    index: Index,
+}
+
+impl Out<'_> {
+    fn push(&mut self, span: Span) {
+        self.index.add(self.text, span);
+        self.spans.push(span);
+    }
+
+    /// The value of `POWER_SUPPLY_` + `name` read so far (one the decoder reads), trimmed.
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.index.get(self.text, name)
+    }
+}
+
 /// Reads the device directory `dir` into `text` (appending) and `spans`, spending at most `budget`
-/// bytes. `Ok(false)` when the device is gone (its directory, or its uevent with ENODEV); `Err(reason)`
-/// when it exists but nothing could be read from it. `file` is scratch space for file paths.
+/// bytes; the index of its properties. `Ok(None)` when the device is gone (its directory, or its uevent
+/// with ENODEV); `Err(reason)` when it exists but nothing could be read from it. `file` is scratch space
+/// for file paths.
 fn read_device_text(
     dir: &Path,
     file: &mut PathBuf,
@@ -303,33 +326,40 @@ fn read_device_text(
     spans: &mut Vec<Span>,
     budget: usize,
     machine: Option<&str>,
-) -> std::result::Result<bool, String> {
+) -> std::result::Result<Option<Index>, String> {
     let start = text.len();
     let span_start = spans.len();
-    let left = |text: &Vec<u8>| budget.saturating_sub(text.len() - start);
+    let mut out = Out {
+        text,
+        spans,
+        index: Index::default(),
+    };
+    let left = |out: &Out<'_>| budget.saturating_sub(out.text.len() - start);
     set_path(file, dir, "uevent");
-    let uevent = read_file(file, text, MAX_FILE.min(budget), 2048);
+    let uevent = read_file(file, out.text, MAX_FILE.min(budget), 2048);
     match uevent {
         Ok(at) => {
-            index_uevent(&text[at..], at, spans);
+            let end = out.text.len();
+            out.push(Span::uevent(at, end));
         }
         // ENODEV: the kernel object was deleted as we read it (kernfs); no directory: removed.
-        Err(e) if is_deleted(&e) || !dir.exists() => return Ok(false),
+        Err(e) if is_deleted(&e) || !dir.exists() => return Ok(None),
         // The whole uevent fails when any one property read fails with an error other than
         // ENODEV/ENODATA (power_supply_sysfs.c `power_supply_uevent`): read the attributes one by one.
         // Files failing with ENODEV, ENODATA, EIO, EAGAIN or EACCES are left out: the value is unknown
         // right now, not the device broken.
         Err(uevent_err) => {
             for attr in ATTRIBUTES {
-                if left(text) == 0 {
+                if left(&out) == 0 {
                     break;
                 }
-                read_attr(dir, file, attr, text, spans, left(text));
+                let budget = left(&out);
+                read_attr(dir, file, attr, &mut out, budget);
             }
-            if spans.len() == span_start {
+            if out.spans.len() == span_start {
                 // Nothing of the device left (its directory, or every file of it): gone.
                 if uevent_err.kind() == io::ErrorKind::NotFound || !dir.exists() {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 return Err(format!(
                     "uevent unreadable ({}) and no attribute readable",
@@ -339,40 +369,39 @@ fn read_device_text(
         }
     }
     // (TYPE given, a battery?) and which charge-limit attributes the uevent already has.
-    let survey = |text: &Vec<u8>, spans: &Vec<Span>| {
-        let props = Properties::new(text, &spans[span_start..]);
-        let ty = props.get("TYPE").map(str::trim);
+    let survey = |out: &Out<'_>| {
+        let ty = out.get("TYPE");
         (
             ty.is_some(),
-            ty.is_none_or(|t| t == "Battery"),
-            EXTRA_BATTERY_ATTRS.map(|a| props.has_attribute(a)),
+            ty.is_none_or(|t| t == b"Battery"),
+            EXTRA_BATTERY_ATTRS.map(|a| out.index.has_attribute(a)),
         )
     };
-    let (has_type, mut is_battery, mut present) = survey(text, spans);
+    let (has_type, mut is_battery, mut present) = survey(&out);
     // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
     if !has_type {
-        read_attr(dir, file, "type", text, spans, left(text));
-        (_, is_battery, present) = survey(text, spans);
+        let budget = left(&out);
+        read_attr(dir, file, "type", &mut out, budget);
+        (_, is_battery, present) = survey(&out);
     }
     if is_battery {
         for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
             if !present {
-                read_attr(dir, file, attr, text, spans, left(text));
+                let budget = left(&out);
+                read_attr(dir, file, attr, &mut out, budget);
             }
         }
-    }
-    if is_battery {
-        let props = Properties::new(text, &spans[span_start..]);
-        let peripheral = props.get_trimmed("SCOPE") == Some("Device");
-        let has_model = props.get("MODEL_NAME").is_some();
+        let peripheral = out.get("SCOPE") == Some(b"Device");
+        let has_model = out.get("MODEL_NAME").is_some();
         if peripheral {
-            peripheral_context(dir, file, text, spans, has_model, left(text));
+            let budget = left(&out);
+            peripheral_context(dir, file, &mut out, has_model, budget);
         }
         if let Some(name) = machine {
-            push_extra(DMI_PRODUCT_NAME, name.as_bytes(), text, spans);
+            push_extra(DMI_PRODUCT_NAME, name.as_bytes(), &mut out);
         }
     }
-    Ok(true)
+    Ok(Some(out.index))
 }
 
 /// What a peripheral's power supply does not say itself. The USB interface above its HID device says
@@ -382,13 +411,12 @@ fn read_device_text(
 fn peripheral_context(
     dir: &Path,
     file: &mut PathBuf,
-    text: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
+    out: &mut Out<'_>,
     has_model: bool,
     budget: usize,
 ) {
     set_path(file, dir, "device/../wireless_status");
-    read_extra(file, USB_WIRELESS_STATUS, text, spans, budget);
+    read_extra(file, USB_WIRELESS_STATUS, out, budget);
     if has_model {
         return;
     }
@@ -404,33 +432,29 @@ fn peripheral_context(
         let input = inputs.join(input);
         for (key, attr) in [(INPUT_NAME, "name"), (INPUT_UNIQ, "uniq")] {
             set_path(file, &input, attr);
-            read_extra(file, key, text, spans, budget.saturating_sub(text.len()));
+            let budget = budget.saturating_sub(out.text.len());
+            read_extra(file, key, out, budget);
         }
     }
 }
 
 /// Reads the file `path` as the value of `key` (a key the decoder reads beside the device's own).
-fn read_extra(
-    path: &Path,
-    key: &'static str,
-    text: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
-    budget: usize,
-) {
+fn read_extra(path: &Path, key: &'static str, out: &mut Out<'_>, budget: usize) {
     if budget == 0 {
         return;
     }
-    if let Ok(at) = read_file(path, text, MAX_FILE.min(budget), 128) {
-        let end = line_end(text, at, text.len());
-        spans.push(Span::extra(key, text, at, end));
+    if let Ok(at) = read_file(path, out.text, MAX_FILE.min(budget), 128) {
+        let end = line_end(out.text, at, out.text.len());
+        out.push(Span::extra(key, at, end));
     }
 }
 
-/// Appends `value` to `text` as the value of `key`.
-fn push_extra(key: &'static str, value: &[u8], text: &mut Vec<u8>, spans: &mut Vec<Span>) {
-    let at = text.len();
-    text.extend_from_slice(value);
-    spans.push(Span::extra(key, text, at, text.len()));
+/// Appends `value` to the text as the value of `key`.
+fn push_extra(key: &'static str, value: &[u8], out: &mut Out<'_>) {
+    let at = out.text.len();
+    out.text.extend_from_slice(value);
+    let end = out.text.len();
+    out.push(Span::extra(key, at, end));
 }
 
 /// The machine's product name when `root` is this machine's power-supply class (never for a replay):
@@ -442,23 +466,16 @@ fn machine(root: &Path) -> Option<&'static str> {
         .flatten()
 }
 
-/// Reads attribute `attr` of `dir` (without its line end) into `text` and adds its span; nothing when
+/// Reads attribute `attr` of `dir` (without its line end) into the text and adds its span; nothing when
 /// absent or unreadable.
-fn read_attr(
-    dir: &Path,
-    file: &mut PathBuf,
-    attr: &'static str,
-    text: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
-    budget: usize,
-) {
+fn read_attr(dir: &Path, file: &mut PathBuf, attr: &'static str, out: &mut Out<'_>, budget: usize) {
     if budget == 0 {
         return;
     }
     set_path(file, dir, attr);
-    if let Ok(at) = read_file(file, text, MAX_FILE.min(budget), 128) {
-        let end = line_end(text, at, text.len());
-        spans.push(Span::attribute(attr, text, at, end));
+    if let Ok(at) = read_file(file, out.text, MAX_FILE.min(budget), 128) {
+        let end = line_end(out.text, at, out.text.len());
+        out.push(Span::attribute(attr, at, end));
     }
 }
 
@@ -591,7 +608,7 @@ struct KeptDevice {
     /// last read filled.
     buf: Vec<u8>,
     used: usize,
-    spans: Vec<Span>,
+    index: Index,
 }
 
 const IDENTITY: [&str; 3] = ["MANUFACTURER", "MODEL_NAME", "SERIAL_NUMBER"];
@@ -639,7 +656,7 @@ impl Kept {
         let same_pack = IDENTITY
             .iter()
             .zip(&device.identity)
-            .all(|(key, old)| props.get(key).map(str::trim) == old.as_deref());
+            .all(|(key, old)| props.get(key) == old.as_deref());
         if !same_pack {
             self.devices.swap_remove(index);
             return Err(Miss::ReadAfresh);
@@ -674,7 +691,7 @@ impl Kept {
             machine: machine(root),
             buf: vec![0; 4096],
             used: 0,
-            spans: Vec::new(),
+            index: Index::default(),
         };
         device.read(false).map_err(|e| {
             if is_gone(&e) {
@@ -685,12 +702,12 @@ impl Kept {
         })?;
         let (has_type, is_battery, identity, peripheral) = {
             let props = device.properties().ok_or(Miss::ReadAfresh)?;
-            let ty = props.get("TYPE").map(str::trim);
+            let ty = props.get("TYPE");
             (
                 ty.is_some(),
                 ty.is_none_or(|t| t == "Battery"),
-                IDENTITY.map(|key| props.get(key).map(str::trim).map(str::to_owned)),
-                props.get_trimmed("SCOPE") == Some("Device"),
+                IDENTITY.map(|key| props.get(key).map(str::to_owned)),
+                props.get("SCOPE") == Some("Device"),
             )
         };
         // A peripheral's reading needs files outside its directory (the receiver's wireless_status, the
@@ -738,7 +755,6 @@ impl KeptDevice {
             }
         }
         let mut used = read_whole(&self.uevent, &mut self.buf, 0)?;
-        self.spans.clear();
         let uevent_end = used;
         let mut attr_spans = [(0usize, 0usize); EXTRA_BATTERY_ATTRS.len()];
         for (i, (_, file)) in self.attrs.iter().enumerate() {
@@ -768,21 +784,21 @@ impl KeptDevice {
             used += name.len();
         }
         let text = &self.buf[..used];
-        index_uevent(&text[..uevent_end], 0, &mut self.spans);
+        let mut index = Index::default();
+        index.add(text, Span::uevent(0, uevent_end));
         for ((attr, _), &(at, end)) in self.attrs.iter().zip(&attr_spans) {
             if end > at {
                 let end = line_end(text, at, end);
-                self.spans.push(Span::attribute(attr, text, at, end));
+                index.add(text, Span::attribute(attr, at, end));
             }
         }
         if self.ty.is_some() {
-            self.spans
-                .push(Span::attribute("type", text, ty_at, machine_at));
+            index.add(text, Span::attribute("type", ty_at, machine_at));
         }
         if self.machine.is_some() {
-            self.spans
-                .push(Span::extra(DMI_PRODUCT_NAME, text, machine_at, used));
+            index.add(text, Span::extra(DMI_PRODUCT_NAME, machine_at, used));
         }
+        self.index = index;
         self.used = used;
         Ok(())
     }
@@ -790,8 +806,11 @@ impl KeptDevice {
     fn properties(&self) -> Option<Properties<'_>> {
         // Invalid UTF-8 (an odd OEM string): read afresh, where it is replaced as it is read.
         let text = &self.buf[..self.used];
-        std::str::from_utf8(text).ok()?;
-        Some(Properties::new(text, &self.spans))
+        Some(Properties::indexed(
+            std::str::from_utf8(text).ok()?,
+            &[],
+            self.index,
+        ))
     }
 }
 
