@@ -181,7 +181,7 @@ impl TreeText {
                 Properties::indexed(
                     text,
                     self.spans.get(d.spans.0..d.spans.1).unwrap_or_default(),
-                    d.index,
+                    &d.index,
                 ),
             )
         })
@@ -291,7 +291,8 @@ pub(crate) fn read_device(
     else {
         return Ok(None);
     };
-    let record = Properties::indexed(&into_text(text), &spans, index).to_record();
+    let text = into_text(text);
+    let record = Properties::indexed(&text, &spans, &index).to_record();
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
 }
 
@@ -784,7 +785,8 @@ impl KeptDevice {
             used += name.len();
         }
         let text = &self.buf[..used];
-        let mut index = Index::default();
+        let index = &mut self.index;
+        *index = Index::default();
         index.add(text, Span::uevent(0, uevent_end));
         for ((attr, _), &(at, end)) in self.attrs.iter().zip(&attr_spans) {
             if end > at {
@@ -798,7 +800,6 @@ impl KeptDevice {
         if self.machine.is_some() {
             index.add(text, Span::extra(DMI_PRODUCT_NAME, machine_at, used));
         }
-        self.index = index;
         self.used = used;
         Ok(())
     }
@@ -809,7 +810,7 @@ impl KeptDevice {
         Some(Properties::indexed(
             std::str::from_utf8(text).ok()?,
             &[],
-            self.index,
+            &self.index,
         ))
     }
 }

@@ -1404,7 +1404,8 @@ mod tests {
             let records = parse_uevent_text(text).unwrap_or_default();
             let by_record = crate::decode::decode(&records);
             let spans = [Span::uevent(0, text.len())];
-            let props = Properties::new(text, &spans);
+            let index = Index::of(text.as_bytes(), &spans);
+            let props = Properties::indexed(text, &spans, &index);
             let mut by_props = Decoded::default();
             decode_properties(&[(records[0].id.as_str(), props)], &mut by_props);
             assert_eq!(by_props, by_record, "{text}");
@@ -1426,7 +1427,8 @@ mod tests {
             .chain(std::iter::once("POWER_SUPPLY_CAPACITY=7\n".to_owned()))
             .collect();
         let spans = [Span::uevent(0, many.len())];
-        let props = Properties::new(&many, &spans);
+        let index = Index::of(many.as_bytes(), &spans);
+        let props = Properties::indexed(&many, &spans, &index);
         assert_eq!(props.get("CAPACITY"), Some("7"));
         assert_eq!(props.get("X42"), None);
         assert_eq!(props.to_record().len(), 301);

@@ -90,6 +90,7 @@ impl Key {
 
     /// The key whose name is `name`: exactly (a uevent line) or in any case (`fold`: an attribute file's
     /// lower-case name).
+    #[inline]
     fn of(name: &[u8], fold: bool) -> Option<Key> {
         let i = usize::from(HASHED[hash(name)]).checked_sub(1)?;
         let want = NAMES[i].as_bytes();
@@ -165,6 +166,61 @@ const HASHED: [u8; HASH_SLOTS] = {
         assert!(
             table[h] == 0,
             "two property names share a hash slot: change `hash`"
+        );
+        table[h] = (i + 1) as u8;
+        i += 1;
+    }
+    table
+};
+
+/// A name's first 16 bytes (zeros after its end) as two little-endian words: what a uevent line is matched
+/// on first (see [`Index::add_uevent`]).
+const fn window(name: &[u8]) -> (u64, u64) {
+    let mut bytes = [0u8; 16];
+    let mut i = 0;
+    while i < name.len() && i < 16 {
+        bytes[i] = name[i];
+        i += 1;
+    }
+    let mut words = [0u64; 2];
+    let mut j = 0;
+    while j < 16 {
+        words[j / 8] |= (bytes[j] as u64) << (8 * (j % 8));
+        j += 1;
+    }
+    (words[0], words[1])
+}
+
+/// A hash of a [`window`] that tells every [`NAMES`] entry apart (the table below fails to compile
+/// otherwise): a multiplicative hash of the two words, its top seven bits.
+const fn window_hash((first, second): (u64, u64)) -> usize {
+    const MULTIPLIER: u64 = 0x7a71_282c_7d8b_ff25;
+    (first
+        .wrapping_add(second.wrapping_mul(3))
+        .wrapping_mul(MULTIPLIER)
+        >> 57) as usize
+}
+
+/// The [`window`] of each name, indexed like [`NAMES`].
+const WINDOWS: [(u64, u64); NAMES.len()] = {
+    let mut windows = [(0, 0); NAMES.len()];
+    let mut i = 0;
+    while i < NAMES.len() {
+        windows[i] = window(NAMES[i].as_bytes());
+        i += 1;
+    }
+    windows
+};
+
+/// [`Key`] index + 1 per [`window_hash`] slot (0: none).
+const BY_WINDOW: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let h = window_hash(WINDOWS[i]);
+        assert!(
+            table[h] == 0,
+            "two property names share a window hash slot: change `window_hash`"
         );
         table[h] = (i + 1) as u8;
         i += 1;
@@ -290,6 +346,16 @@ impl Default for Index {
 }
 
 impl Index {
+    /// The index of everything `spans` locate in `text`.
+    #[must_use]
+    pub fn of(text: &[u8], spans: &[Span]) -> Index {
+        let mut index = Index::default();
+        for span in spans {
+            index.add(text, *span);
+        }
+        index
+    }
+
     /// Indexes what `span` locates in `text`.
     pub fn add(&mut self, text: &[u8], span: Span) {
         let (start, end) = (span.start as usize, span.end as usize);
@@ -308,36 +374,113 @@ impl Index {
         }
     }
 
-    /// Puts each `KEY=VALUE` line of `text[start..end]` the decoder reads into its slot: one scan for the
-    /// first `=` or line end, one for the line end after an `=`.
+    /// Puts each `KEY=VALUE` line of `text[start..end]` the decoder reads into its slot. A line as the
+    /// kernel writes it (`POWER_SUPPLY_` + a name the decoder reads + `=`) is recognised from a few words
+    /// loaded at fixed places ([`Index::kernel_line`]); any other line is split byte by byte.
     fn add_uevent(&mut self, text: &[u8], start: usize, end: usize) {
         let bytes = &text[..end.min(text.len())];
         let mut at = start.min(bytes.len());
         while at < bytes.len() {
-            let rest = &bytes[at..];
-            let Some(eq) = find_either(rest, b'=', b'\n').filter(|&i| rest[i] == b'=') else {
-                // A line without `=` (the kernel never writes one), or the end of the text.
-                at += find_byte(rest, b'\n').map_or(rest.len(), |i| i + 1);
+            if let Some(next) = self.kernel_line(bytes, at) {
+                at = next;
                 continue;
-            };
-            let len = eq + 1 + find_byte(&rest[eq + 1..], b'\n').unwrap_or(rest.len() - eq - 1);
-            let body_end = if len > eq + 1 && rest[len - 1] == b'\r' {
-                len - 1
-            } else {
-                len
-            };
-            let key = rest[..eq].trim_ascii();
-            let slot = match key.strip_prefix(PREFIX.as_bytes()) {
-                Some(short) if !short.is_empty() => Key::of(short, false).map(|key| key as usize),
-                _ => Extra::of(key).map(Extra::slot),
-            };
-            if let Some(slot) = slot {
-                self.set(text, slot, at + eq + 1, at + body_end);
             }
+            let rest = &bytes[at..];
+            let len = find_byte(rest, b'\n').unwrap_or(rest.len());
+            let eq = rest[..len]
+                .iter()
+                .position(|&b| b == b'=')
+                .map_or(usize::MAX, |eq| at + eq);
+            self.add_line(bytes, at, eq, at + len);
             at += len + 1;
         }
     }
 
+    /// The line at `at` when it is `POWER_SUPPLY_` + the name of a [`Key`] + `=`: its value is put in
+    /// the key's slot and the start of the next line returned. `None` for any other line.
+    #[inline]
+    fn kernel_line(&mut self, bytes: &[u8], at: usize) -> Option<usize> {
+        const PREFIX_WORDS: (u64, u64) = (
+            u64::from_le_bytes(*b"POWER_SU"),
+            u64::from_le_bytes(*b"_SUPPLY_"),
+        );
+        // The prefix as two overlapping words (bytes 0–7 and 5–12).
+        if (load(bytes, at), load(bytes, at + 5)) != PREFIX_WORDS {
+            return None;
+        }
+        let name_at = at + PREFIX.len();
+        let (mut first, mut second) = (load(bytes, name_at), load(bytes, name_at + 8));
+        // Zero every byte from the first `=` on: the window of a name up to 16 bytes long.
+        let eq_first = zero_bytes(first ^ (LO * u64::from(b'=')));
+        if eq_first != 0 {
+            first &= (eq_first & eq_first.wrapping_neg()).wrapping_sub(1) >> 7;
+            second = 0;
+        } else {
+            let eq_second = zero_bytes(second ^ (LO * u64::from(b'=')));
+            if eq_second != 0 {
+                second &= (eq_second & eq_second.wrapping_neg()).wrapping_sub(1) >> 7;
+            }
+        }
+        let i = usize::from(BY_WINDOW[window_hash((first, second))]).checked_sub(1)?;
+        if WINDOWS[i] != (first, second) {
+            return None;
+        }
+        let name = NAMES[i].as_bytes();
+        let value_at = name_at + name.len() + 1;
+        // Names longer than the window: the rest of the name, then the `=`.
+        if name.len() > 16 && !same_bytes(&name[16..], bytes.get(name_at + 16..value_at - 1)?) {
+            return None;
+        }
+        if bytes.get(value_at - 1) != Some(&b'=') {
+            return None;
+        }
+        let rest = bytes.get(value_at..)?;
+        let len = find_byte(rest, b'\n').unwrap_or(rest.len());
+        let mut value_end = value_at + len;
+        if len > 0 && bytes[value_end - 1] == b'\r' {
+            value_end -= 1;
+        }
+        self.set(bytes, i, value_at, value_end);
+        Some(value_at + len + 1)
+    }
+
+    /// The line `text[start..end]` (without its `\n`) whose first `=` is at `eq` (`usize::MAX`: none; such
+    /// a line is no property: the kernel never writes one).
+    #[inline]
+    fn add_line(&mut self, text: &[u8], start: usize, eq: usize, end: usize) {
+        if eq >= end {
+            return;
+        }
+        // A `\r` before the `\n` is not part of the value.
+        let value_end = if end > eq + 1 && text[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        let key = &text[start..eq];
+        let slot = match key {
+            // The kernel's form: `POWER_SUPPLY_NAME`, no white space around it.
+            [b'P', .., last]
+                if key.starts_with(PREFIX.as_bytes()) && last.is_ascii_alphanumeric() =>
+            {
+                Key::of(&key[PREFIX.len()..], false).map(|key| key as usize)
+            }
+            _ => {
+                let key = key.trim_ascii();
+                match key.strip_prefix(PREFIX.as_bytes()) {
+                    Some(short) if !short.is_empty() => {
+                        Key::of(short, false).map(|key| key as usize)
+                    }
+                    _ => Extra::of(key).map(Extra::slot),
+                }
+            }
+        };
+        if let Some(slot) = slot {
+            self.set(text, slot, eq + 1, value_end);
+        }
+    }
+
+    #[inline]
     fn set(&mut self, text: &[u8], slot: usize, start: usize, end: usize) {
         self.slots[slot] = trimmed(text, start, end);
         self.present |= 1 << slot;
@@ -376,24 +519,14 @@ impl Index {
 pub struct Properties<'a> {
     text: &'a str,
     spans: &'a [Span],
-    index: Index,
+    index: &'a Index,
 }
 
 impl<'a> Properties<'a> {
-    /// The properties `spans` locate in `text` (values are checked to be UTF-8 only as they are read).
+    /// The properties `spans` locate in `text`, as `index` (what [`Index::of`] or [`Index::add`] made of
+    /// the spans) finds them.
     #[must_use]
-    pub fn new(text: &'a str, spans: &'a [Span]) -> Self {
-        let mut index = Index::default();
-        for span in spans {
-            index.add(text.as_bytes(), *span);
-        }
-        Properties::indexed(text, spans, index)
-    }
-
-    /// The properties `spans` locate in `text`, already indexed (`index` is what [`Index::add`] made of
-    /// each span; nothing is read again).
-    #[must_use]
-    pub fn indexed(text: &'a str, spans: &'a [Span], index: Index) -> Self {
+    pub fn indexed(text: &'a str, spans: &'a [Span], index: &'a Index) -> Self {
         Properties { text, spans, index }
     }
 
@@ -482,13 +615,20 @@ fn line(line: &str) -> Option<(&str, &str)> {
 
 /// `start..end` without surrounding white space (as `str::trim`; ASCII checked first, the usual case);
 /// left as it is when not UTF-8 (then it is never read).
+#[inline]
 fn trimmed(text: &[u8], start: usize, end: usize) -> (u32, u32) {
-    let value = text.get(start..end).unwrap_or_default();
     let plain = |b: Option<&u8>| b.is_none_or(u8::is_ascii_graphic);
-    if plain(value.first()) && plain(value.last()) {
+    if end <= start || (plain(text.get(start)) && plain(text.get(end - 1))) {
         return (start as u32, end as u32);
     }
-    let Ok(value) = std::str::from_utf8(value) else {
+    trimmed_slowly(text, start, end)
+}
+
+/// [`trimmed`] of a value with white space or other characters at either end.
+#[cold]
+#[inline(never)]
+fn trimmed_slowly(text: &[u8], start: usize, end: usize) -> (u32, u32) {
+    let Some(Ok(value)) = text.get(start..end).map(std::str::from_utf8) else {
         return (start as u32, end as u32);
     };
     let lead = value.len() - value.trim_start().len();
@@ -499,40 +639,48 @@ fn trimmed(text: &[u8], start: usize, end: usize) -> (u32, u32) {
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
 
-/// The bytes of `word` equal to `byte`, flagged by their high bit (the classic "has a zero byte" test
-/// on `word ^ byte×8`): the lowest flagged byte is always the first match (bytes above it may be
-/// flagged falsely, after a borrow).
-fn matches(word: u64, byte: u8) -> u64 {
-    let x = word ^ (LO * u64::from(byte));
-    x.wrapping_sub(LO) & !x & HI
+/// The zero bytes of `word`, flagged by their high bit (exactly: no carry crosses a byte).
+fn zero_bytes(word: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((word & LOW7) + LOW7) | word | LOW7)
 }
 
-/// The index of the first `needle` in `hay`, eight bytes at a time.
+/// The eight bytes of `bytes` at `at` as a little-endian word, zeros past the end.
+#[inline]
+fn load(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8).map(<[u8; 8]>::try_from) {
+        Some(Ok(eight)) => u64::from_le_bytes(eight),
+        _ => load_tail(bytes, at),
+    }
+}
+
+/// [`load`] near the end of the text.
+#[cold]
+#[inline(never)]
+fn load_tail(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    let rest = bytes.get(at..).unwrap_or_default();
+    let n = rest.len().min(8);
+    word[..n].copy_from_slice(&rest[..n]);
+    u64::from_le_bytes(word)
+}
+
+/// The index of the first `needle` in `hay`, eight bytes at a time (the lowest flagged byte of
+/// [`zero_bytes`] is the first match).
 fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    find_either(hay, needle, needle)
-}
-
-/// The index of the first `a` or `b` in `hay`, eight bytes at a time.
-fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
-    let mut chunks = hay.chunks_exact(8);
+    let pattern = LO * u64::from(needle);
     let mut at = 0;
-    for chunk in chunks.by_ref() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(bytes);
-        let found = matches(word, a) | matches(word, b);
+    while at < hay.len() {
+        let found = zero_bytes(load(hay, at) ^ pattern);
         if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
+            let i = at + (found.trailing_zeros() / 8) as usize;
+            // A zero byte padded past the end never matches a needle other than 0.
+            return (i < hay.len()).then_some(i);
         }
         at += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| c == a || c == b)
-        .map(|i| at + i)
+    None
 }
 
 /// A decimal integer as `str::parse::<i64>` reads it (an optional sign, then digits only, no overflow),
@@ -607,6 +755,76 @@ mod tests {
         }
     }
 
+    /// The word-at-a-time scan agrees with reading the text line by line (what the record is made of), on
+    /// texts put together from the pieces that matter: keys, `=`, line ends, `\r`, white space.
+    #[test]
+    fn the_scan_reads_what_the_lines_say() {
+        let pieces = [
+            "POWER_SUPPLY_CAPACITY",
+            "POWER_SUPPLY_STATUS",
+            "POWER_SUPPLY_CHARGE_CONTROL_START_THRESHOLD",
+            "POWER_SUPPLY_TYPE",
+            " POWER_SUPPLY_TEMP ",
+            "DMI_PRODUCT_NAME",
+            "INPUT_NAME",
+            "POWER_SUPPLY_",
+            "POWER_SUPPLY_capacity",
+            "DEVTYPE",
+            "=",
+            "==",
+            "\n",
+            "\r\n",
+            "\r",
+            " ",
+            "12",
+            "Li-ion",
+            "a=b",
+            "Ünï",
+            "\t",
+            "",
+            "POWER_SUPPLY_TIME_TO_FULL_NOW",
+            "POWER_SUPPLY_ENERGY_FULL_DESIGN",
+            "POWER_SUPPLY_ENERGY_FULL",
+            "POWER_SUPPLY_TEMPX",
+            "\0",
+            "POWER_SUPPLY_CHARGE_CONTROL_START",
+            "_THRESHOLD",
+            "POWER_SUPPLY_MANUFACTURER",
+            "POWER",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let spans = [Span::uevent(0, text.len())];
+            let index = Index::of(text.as_bytes(), &spans);
+            let props = Properties::indexed(&text, &spans, &index);
+            let record = props.to_record();
+            for (i, name) in NAMES.iter().enumerate() {
+                let want = record
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k.strip_prefix(PREFIX) == Some(name))
+                    .and_then(|(_, v)| v.as_text())
+                    .map(|v| v.trim().to_owned());
+                assert_eq!(
+                    props.text(ALL[i]).map(str::to_owned),
+                    want,
+                    "{text:?} {name}"
+                );
+            }
+            for extra in Extra::ALL {
+                let want = record.text(extra.key()).map(|v| v.trim().to_owned());
+                assert_eq!(props.extra(extra).map(str::to_owned), want, "{text:?}");
+            }
+        }
+    }
+
     #[test]
     fn same_bytes_sees_every_byte() {
         for len in 0..40usize {
@@ -660,21 +878,6 @@ mod tests {
     }
 
     #[test]
-    fn find_byte_finds_the_first_at_every_position() {
-        for len in 0..40 {
-            for at in 0..=len {
-                let mut hay = vec![b'a'; len];
-                hay.extend_from_slice(b"\n\n=");
-                hay[..at].fill(0xff);
-                let want = hay.iter().position(|&b| b == b'\n');
-                assert_eq!(find_byte(&hay, b'\n'), want, "{len} {at}");
-            }
-        }
-        assert_eq!(find_byte(b"", b'\n'), None);
-        assert_eq!(find_byte(b"\x0b\x09\x8a\x0a", b'\n'), Some(3));
-    }
-
-    #[test]
     fn lines_attributes_and_added_keys_fill_their_slots() {
         let text = "DEVTYPE=power_supply\nPOWER_SUPPLY_TYPE = Battery\r\n POWER_SUPPLY_X=1\nno line\n\
             POWER_SUPPLY_CAPACITY=10\nPOWER_SUPPLY_capacity=30\nPOWER_SUPPLY_CAPACITY=20\nPOWER_SUPPLY_=9\n\
@@ -689,7 +892,8 @@ mod tests {
                 text.len(),
             ),
         ];
-        let p = Properties::new(text, &spans);
+        let index = Index::of(text.as_bytes(), &spans);
+        let p = Properties::indexed(text, &spans, &index);
         assert_eq!(p.get("TYPE"), Some("Battery"));
         assert_eq!(p.get("CAPACITY"), Some("20"));
         assert_eq!(p.get("X"), None);
