@@ -163,6 +163,13 @@ fn decode_props<'a>(devices: impl Iterator<Item = (&'a str, Props<'a>)>, out: &m
 /// the others are listed as skipped. A serial is what tells two devices of one model apart, so without
 /// one nothing is merged.
 fn drop_second_links(out: &mut Decoded, first: usize) {
+    // Only peripherals with a serial are ever merged: nothing to do without one (the usual case).
+    if !out.batteries[first..]
+        .iter()
+        .any(|b| b.kind == Kind::Peripheral && b.serial.is_some())
+    {
+        return;
+    }
     let mut seen: std::collections::HashMap<(String, Option<String>), String> =
         std::collections::HashMap::new();
     let mut kept = Vec::with_capacity(out.batteries.len());
@@ -307,6 +314,7 @@ impl<'a> Props<'a> {
     }
 
     /// `POWER_SUPPLY_` + `key`, trimmed; borrowed where the text is.
+    #[inline]
     fn raw(self, key: Key) -> Option<Cow<'a, str>> {
         match self {
             Props::Record(record) => {
@@ -327,6 +335,7 @@ impl<'a> Props<'a> {
         }
     }
 
+    #[inline]
     fn int(self, key: Key) -> Option<i64> {
         match self {
             Props::Record(_) => self.raw(key)?.parse().ok(),
@@ -336,6 +345,7 @@ impl<'a> Props<'a> {
     }
 
     /// A key other than `POWER_SUPPLY_*` that the shell adds (see [`USB_WIRELESS_STATUS`]), trimmed.
+    #[inline]
     fn extra(self, extra: Extra) -> Option<Cow<'a, str>> {
         match self {
             Props::Record(record) => record.text(extra.key()).map(|t| match t {
@@ -347,15 +357,18 @@ impl<'a> Props<'a> {
     }
 
     /// A value in µ-units as the base unit (µV → V, µWh → Wh …).
+    #[inline]
     fn micro(self, key: Key) -> Option<f64> {
         self.int(key).and_then(|v| derived::finite(v as f64 / 1e6))
     }
 
     /// A µ-unit value that must be positive to mean anything (capacities, voltages).
+    #[inline]
     fn micro_pos(self, key: Key) -> Option<f64> {
         self.micro(key).filter(|v| *v > 0.0)
     }
 
+    #[inline]
     fn has(self, key: Key) -> bool {
         match self {
             Props::Record(record) => {
@@ -530,14 +543,14 @@ fn set_clean(slot: &mut Option<String>, text: Option<&str>) {
     set_text(slot, cleaned);
 }
 
-/// ASCII lower case of a short word in `buf` ("" when it does not fit: no state word is that long).
-fn ascii_lower<'b>(text: &str, buf: &'b mut [u8; 16]) -> &'b str {
+/// ASCII lower case of a short word in `buf` (empty when it does not fit: no state word is that long).
+fn ascii_lower<'b>(text: &str, buf: &'b mut [u8; 16]) -> &'b [u8] {
     let Some(out) = buf.get_mut(..text.len()) else {
-        return "";
+        return b"";
     };
     out.copy_from_slice(text.as_bytes());
     out.make_ascii_lowercase();
-    std::str::from_utf8(out).unwrap_or_default()
+    out
 }
 
 /// Why a battery is held or its state inferred, written into the battery's reason buffer only at the end.
@@ -781,12 +794,12 @@ fn update_battery(
         .and_then(|t| parse_behaviour(&t));
     let mut lower = [0u8; 16];
     b.state = match status.as_deref().map(|s| ascii_lower(s, &mut lower)) {
-        Some("charging") => State::Charging,
-        Some("discharging") => State::Discharging,
-        Some("full") => State::Full,
+        Some(b"charging") => State::Charging,
+        Some(b"discharging") => State::Discharging,
+        Some(b"full") => State::Full,
         // "Not charging" in any capitalisation (older drivers wrote "Not Charging").
-        Some("not charging") => State::NotCharging,
-        Some("empty") => State::Empty,
+        Some(b"not charging") => State::NotCharging,
+        Some(b"empty") => State::Empty,
         _ => State::Unknown,
     };
     let mut reason = None;
@@ -958,11 +971,11 @@ fn threshold(p: Props<'_>, names: &[Key]) -> Option<u8> {
 
 fn parse_level(text: &str) -> Option<Level> {
     match ascii_lower(text.trim(), &mut [0u8; 16]) {
-        "critical" => Some(Level::Critical),
-        "low" => Some(Level::Low),
-        "normal" => Some(Level::Normal),
-        "high" => Some(Level::High),
-        "full" => Some(Level::Full),
+        b"critical" => Some(Level::Critical),
+        b"low" => Some(Level::Low),
+        b"normal" => Some(Level::Normal),
+        b"high" => Some(Level::High),
+        b"full" => Some(Level::Full),
         _ => None,
     }
 }

@@ -487,6 +487,7 @@ impl Index {
     }
 
     /// The range of slot `slot`'s value, when it is set.
+    #[inline]
     fn range(&self, slot: usize) -> Option<std::ops::Range<usize>> {
         (self.present & (1 << slot) != 0).then(|| {
             let (start, end) = self.slots[slot];
@@ -530,26 +531,31 @@ impl<'a> Properties<'a> {
         Properties { text, spans, index }
     }
 
+    #[inline]
     fn slot(&self, slot: usize) -> Option<&'a str> {
         self.text.get(self.index.range(slot)?)
     }
 
     /// The value of `POWER_SUPPLY_` + `key`, trimmed, as bytes.
+    #[inline]
     pub(crate) fn bytes(&self, key: Key) -> Option<&'a [u8]> {
         self.slot(key as usize).map(str::as_bytes)
     }
 
     /// The value of `POWER_SUPPLY_` + `key`, trimmed; `None` when absent or not UTF-8.
+    #[inline]
     pub(crate) fn text(&self, key: Key) -> Option<&'a str> {
         self.slot(key as usize)
     }
 
     /// Whether `POWER_SUPPLY_` + `key` is there (whatever its value).
+    #[inline]
     pub(crate) fn has(&self, key: Key) -> bool {
         self.index.present & (1 << key as usize) != 0
     }
 
     /// The value of an added key, trimmed.
+    #[inline]
     pub(crate) fn extra(&self, extra: Extra) -> Option<&'a str> {
         self.slot(extra.slot())
     }
