@@ -94,15 +94,31 @@ impl Key {
     fn of(name: &[u8], fold: bool) -> Option<Key> {
         let i = usize::from(HASHED[hash(name)]).checked_sub(1)?;
         let want = NAMES[i].as_bytes();
-        let same = if fold {
-            want.eq_ignore_ascii_case(name)
-        } else {
-            same_bytes(want, name)
-        };
+        // An attribute file's name is the lower-case name: compared as such first.
+        let same = same_bytes(want, name)
+            || fold
+                && (same_bytes(&LOWER[i][..want.len()], name) || want.eq_ignore_ascii_case(name));
         // `i` indexes NAMES, which has one entry per variant, in order.
         same.then(|| ALL[i])
     }
 }
+
+/// Each name of [`NAMES`] in lower case (an attribute file's name), padded.
+const LOWER: [[u8; 32]; NAMES.len()] = {
+    let mut lower = [[0u8; 32]; NAMES.len()];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let name = NAMES[i].as_bytes();
+        assert!(name.len() <= 32, "a property name longer than `LOWER` holds");
+        let mut j = 0;
+        while j < name.len() {
+            lower[i][j] = name[j].to_ascii_lowercase();
+            j += 1;
+        }
+        i += 1;
+    }
+    lower
+};
 
 /// `a == b`, a word at a time (property names are 4 to 30 bytes: a library call costs more than the
 /// comparison).
