@@ -609,6 +609,12 @@ struct KeptDevice {
     /// last read filled.
     buf: Vec<u8>,
     used: usize,
+    /// The reading before (the buffers are swapped at each read) and where its attributes lay: while
+    /// only numbers move, the index of the last reading still holds and no line is read again.
+    previous: Vec<u8>,
+    attr_spans: [(usize, usize); EXTRA_BATTERY_ATTRS.len()],
+    /// Whether `index` indexes the text in `buf` up to `used`.
+    indexed: bool,
     index: Index,
 }
 
@@ -692,6 +698,9 @@ impl Kept {
             machine: machine(root),
             buf: vec![0; 4096],
             used: 0,
+            previous: vec![0; 4096],
+            attr_spans: [(0, 0); EXTRA_BATTERY_ATTRS.len()],
+            indexed: false,
             index: Index::default(),
         };
         device.read(false).map_err(|e| {
@@ -755,6 +764,8 @@ impl KeptDevice {
                 }
             }
         }
+        let was_indexed = std::mem::replace(&mut self.indexed, false);
+        std::mem::swap(&mut self.buf, &mut self.previous);
         let mut used = read_whole(&self.uevent, &mut self.buf, 0)?;
         let uevent_end = used;
         let mut attr_spans = [(0usize, 0usize); EXTRA_BATTERY_ATTRS.len()];
@@ -785,6 +796,16 @@ impl KeptDevice {
             used += name.len();
         }
         let text = &self.buf[..used];
+        let unchanged = was_indexed
+            && used == self.used
+            && attr_spans == self.attr_spans
+            && Index::still_indexes(&self.previous[..used], text);
+        self.used = used;
+        self.attr_spans = attr_spans;
+        self.indexed = true;
+        if unchanged {
+            return Ok(());
+        }
         let index = &mut self.index;
         *index = Index::default();
         index.add(text, Span::uevent(0, uevent_end));
@@ -800,7 +821,6 @@ impl KeptDevice {
         if self.machine.is_some() {
             index.add(text, Span::extra(DMI_PRODUCT_NAME, machine_at, used));
         }
-        self.used = used;
         Ok(())
     }
 

@@ -103,13 +103,30 @@ impl Key {
     }
 }
 
+// `Index::still_indexes` relies on it: a digit changed never makes a line name another property.
+const _: () = {
+    let mut i = 0;
+    while i < NAMES.len() {
+        let name = NAMES[i].as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            assert!(!name[j].is_ascii_digit(), "a property name with a digit");
+            j += 1;
+        }
+        i += 1;
+    }
+};
+
 /// Each name of [`NAMES`] in lower case (an attribute file's name), padded.
 const LOWER: [[u8; 32]; NAMES.len()] = {
     let mut lower = [[0u8; 32]; NAMES.len()];
     let mut i = 0;
     while i < NAMES.len() {
         let name = NAMES[i].as_bytes();
-        assert!(name.len() <= 32, "a property name longer than `LOWER` holds");
+        assert!(
+            name.len() <= 32,
+            "a property name longer than `LOWER` holds"
+        );
         let mut j = 0;
         while j < name.len() {
             lower[i][j] = name[j].to_ascii_lowercase();
@@ -370,6 +387,32 @@ impl Index {
             index.add(text, *span);
         }
         index
+    }
+
+    /// Whether an index of `old` also indexes `new`, so that a refresh need not read the lines again:
+    /// the same length, and every byte that differs is a digit in both (a reading whose numbers moved).
+    /// Lines, `=` signs and white space are then where they were, and no name the decoder reads holds a
+    /// digit, so every line still names the property it named.
+    #[must_use]
+    pub fn still_indexes(old: &[u8], new: &[u8]) -> bool {
+        if old.len() != new.len() {
+            return false;
+        }
+        let mut at = 0;
+        while at < old.len() {
+            if load(old, at) != load(new, at) {
+                let end = (at + 8).min(old.len());
+                let moved = old[at..end]
+                    .iter()
+                    .zip(&new[at..end])
+                    .all(|(a, b)| a == b || a.is_ascii_digit() && b.is_ascii_digit());
+                if !moved {
+                    return false;
+                }
+            }
+            at += 8;
+        }
+        true
     }
 
     /// Indexes what `span` locates in `text`.
@@ -845,6 +888,31 @@ mod tests {
                 assert_eq!(props.extra(extra).map(str::to_owned), want, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn an_index_holds_while_only_digits_move() {
+        let old = "POWER_SUPPLY_VOLTAGE_NOW=14526000\nPOWER_SUPPLY_STATUS=Discharging\nPOWER_SUPPLY_CAPACITY=32\n";
+        let same = old.replace("14526000", "14519000").replace("=32", "=31");
+        assert!(Index::still_indexes(old.as_bytes(), same.as_bytes()));
+        assert!(Index::still_indexes(old.as_bytes(), old.as_bytes()));
+        for other in [
+            old.replace("=32", "=3 "),
+            old.replace("Discharging", "Charging   "),
+            old.replace("=32\n", "=320"),
+            old.replace("14526000", "9999000"),
+            old.replace("VOLTAGE_NOW=", "VOLTAGE_NOW1"),
+        ] {
+            assert!(
+                !Index::still_indexes(old.as_bytes(), other.as_bytes()),
+                "{other}"
+            );
+        }
+        // What the check allows keeps every property where it was.
+        let a = Index::of(old.as_bytes(), &[Span::uevent(0, old.len())]);
+        let b = Index::of(same.as_bytes(), &[Span::uevent(0, same.len())]);
+        assert_eq!(a.slots, b.slots);
+        assert_eq!(a.present, b.present);
     }
 
     #[test]
