@@ -120,7 +120,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
     decode_props(
         devices
             .iter()
-            .map(|d| (d.id.as_str(), Props::of_record(&d.record))),
+            .map(|d| (d.id.as_str(), RecordProps(&d.record))),
         out,
     );
 }
@@ -128,7 +128,7 @@ pub fn decode(devices: &[&RawDevice], out: &mut Decoded) {
 /// [`decode`] for devices read in place: each device's id and its [`Properties`] (what the shell's
 /// snapshot uses, so that no [`Record`] is built on the way).
 pub fn decode_properties(devices: &[(&str, Properties<'_>)], out: &mut Decoded) {
-    decode_props(devices.iter().map(|(id, p)| (*id, Props::of(p))), out);
+    decode_props(devices.iter().map(|(id, p)| (*id, p)), out);
     // What `decode::decode` does after every system's decoder: the one plausibility rule.
     out.batteries.iter_mut().for_each(super::finish);
     out.power_sources
@@ -136,7 +136,7 @@ pub fn decode_properties(devices: &[(&str, Properties<'_>)], out: &mut Decoded) 
         .for_each(derived::plausible_source);
 }
 
-fn decode_props<'a>(devices: impl Iterator<Item = (&'a str, Props<'a>)>, out: &mut Decoded) {
+fn decode_props<'a, P: Props<'a>>(devices: impl Iterator<Item = (&'a str, P)>, out: &mut Decoded) {
     let mut batteries = Vec::new();
     let mut sources = Vec::new();
     for (id, props) in devices {
@@ -259,7 +259,7 @@ pub fn external_power(sources: &[PowerSource]) -> Option<bool> {
 /// # Errors
 /// A [`Skipped`] when the record is not a usable battery (not present, not a battery).
 pub fn decode_one(device: &RawDevice, external_power: Option<bool>) -> Result<Battery, Skipped> {
-    let props = Props::of_record(&device.record);
+    let props = RecordProps(&device.record);
     match classify(&device.id, props) {
         Class::Battery => decode_battery(&device.id, props, external_power),
         Class::Source(_) => Err(Skipped::new(
@@ -281,7 +281,7 @@ pub fn refresh_battery(
     properties: &Properties<'_>,
     external_power: Option<bool>,
 ) -> Result<(), Skipped> {
-    let props = Props::of(properties);
+    let props = properties;
     match classify(&battery.id, props) {
         Class::Battery => {
             update_battery(battery, props, external_power)?;
@@ -297,64 +297,18 @@ pub fn refresh_battery(
 }
 
 /// Where the decoder looks values up: a [`Record`] (recordings, other shells' records) or
-/// [`Properties`] read in place.
-#[derive(Clone, Copy)]
-enum Props<'a> {
-    Record(&'a Record),
-    Properties(&'a Properties<'a>),
-}
-
-impl<'a> Props<'a> {
-    fn of_record(record: &'a Record) -> Self {
-        Props::Record(record)
-    }
-
-    fn of(properties: &'a Properties<'a>) -> Self {
-        Props::Properties(properties)
-    }
-
+/// [`Properties`] read in place. The decoder is generic over it, so that the in-place path compiles to
+/// slot reads.
+trait Props<'a>: Copy {
     /// `POWER_SUPPLY_` + `key`, trimmed; borrowed where the text is.
-    #[inline]
-    fn raw(self, key: Key) -> Option<Cow<'a, str>> {
-        match self {
-            Props::Record(record) => {
-                let name = key.name();
-                record
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| {
-                        k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
-                    })
-                    .and_then(|(_, v)| v.as_text())
-                    .map(|text| match text {
-                        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
-                        Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
-                    })
-            }
-            Props::Properties(p) => p.text(key).map(Cow::Borrowed),
-        }
-    }
+    fn raw(self, key: Key) -> Option<Cow<'a, str>>;
 
-    #[inline]
-    fn int(self, key: Key) -> Option<i64> {
-        match self {
-            Props::Record(_) => self.raw(key)?.parse().ok(),
-            // Digits need no UTF-8 check: parsed from the bytes.
-            Props::Properties(p) => p.bytes(key).and_then(parse_int),
-        }
-    }
+    fn int(self, key: Key) -> Option<i64>;
 
     /// A key other than `POWER_SUPPLY_*` that the shell adds (see [`USB_WIRELESS_STATUS`]), trimmed.
-    #[inline]
-    fn extra(self, extra: Extra) -> Option<Cow<'a, str>> {
-        match self {
-            Props::Record(record) => record.text(extra.key()).map(|t| match t {
-                Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
-                Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
-            }),
-            Props::Properties(p) => p.extra(extra).map(Cow::Borrowed),
-        }
-    }
+    fn extra(self, extra: Extra) -> Option<Cow<'a, str>>;
+
+    fn has(self, key: Key) -> bool;
 
     /// A value in µ-units as the base unit (µV → V, µWh → Wh …).
     #[inline]
@@ -367,18 +321,71 @@ impl<'a> Props<'a> {
     fn micro_pos(self, key: Key) -> Option<f64> {
         self.micro(key).filter(|v| *v > 0.0)
     }
+}
+
+/// A record's values, found by key.
+#[derive(Clone, Copy)]
+struct RecordProps<'a>(&'a Record);
+
+impl<'a> RecordProps<'a> {
+    fn find(self, key: Key) -> Option<&'a Value> {
+        let name = key.name();
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| {
+                k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
+            })
+            .map(|(_, v)| v)
+    }
+}
+
+/// A text value without surrounding white space, borrowed where it was.
+fn trim_cow(text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+        Cow::Owned(t) => Cow::Owned(t.trim().to_owned()),
+    }
+}
+
+impl<'a> Props<'a> for RecordProps<'a> {
+    fn raw(self, key: Key) -> Option<Cow<'a, str>> {
+        self.find(key).and_then(Value::as_text).map(trim_cow)
+    }
+
+    fn int(self, key: Key) -> Option<i64> {
+        self.raw(key)?.parse().ok()
+    }
+
+    fn extra(self, extra: Extra) -> Option<Cow<'a, str>> {
+        self.0.text(extra.key()).map(trim_cow)
+    }
+
+    fn has(self, key: Key) -> bool {
+        self.find(key).is_some()
+    }
+}
+
+impl<'a> Props<'a> for &'a Properties<'a> {
+    #[inline]
+    fn raw(self, key: Key) -> Option<Cow<'a, str>> {
+        self.text(key).map(Cow::Borrowed)
+    }
+
+    /// Digits need no UTF-8 check: parsed from the bytes.
+    #[inline]
+    fn int(self, key: Key) -> Option<i64> {
+        self.bytes(key).and_then(parse_int)
+    }
+
+    #[inline]
+    fn extra(self, extra: Extra) -> Option<Cow<'a, str>> {
+        Properties::extra(self, extra).map(Cow::Borrowed)
+    }
 
     #[inline]
     fn has(self, key: Key) -> bool {
-        match self {
-            Props::Record(record) => {
-                let name = key.name();
-                record.iter().any(|(k, _)| {
-                    k.len() == PREFIX.len() + name.len() && k.strip_prefix(PREFIX) == Some(name)
-                })
-            }
-            Props::Properties(p) => p.has(key),
-        }
+        Properties::has(self, key)
     }
 }
 
@@ -388,7 +395,7 @@ enum Class {
     Skip(String),
 }
 
-fn classify(id: &str, p: Props<'_>) -> Class {
+fn classify<'p>(id: &str, p: impl Props<'p>) -> Class {
     // `Unknown` is what the kernel prints for a driver that never set the type (POWER_SUPPLY_TYPE_UNKNOWN,
     // first in `power_supply_type_text[]` of drivers/power/supply/power_supply_sysfs.c): as good as none.
     let Some(ty) = p.raw(Key::Type).filter(|t| !t.is_empty() && t != "Unknown") else {
@@ -432,7 +439,7 @@ fn classify(id: &str, p: Props<'_>) -> Class {
     }
 }
 
-fn is_peripheral(id: &str, p: Props<'_>) -> bool {
+fn is_peripheral<'p>(id: &str, p: impl Props<'p>) -> bool {
     match p.raw(Key::Scope).as_deref() {
         Some("Device") => true,
         Some(_) => false,
@@ -443,7 +450,11 @@ fn is_peripheral(id: &str, p: Props<'_>) -> bool {
     }
 }
 
-fn decode_source(id: &str, kind: SourceKind, p: Props<'_>) -> Result<PowerSource, Skipped> {
+fn decode_source<'p>(
+    id: &str,
+    kind: SourceKind,
+    p: impl Props<'p>,
+) -> Result<PowerSource, Skipped> {
     if p.raw(Key::Scope).as_deref() == Some("Device") {
         return Err(Skipped::new(
             id,
@@ -491,9 +502,9 @@ fn bracketed_str(list: &str) -> Option<&str> {
     (!single.is_empty() && !single.contains(' ')).then_some(single)
 }
 
-fn decode_battery(
+fn decode_battery<'p>(
     id: &str,
-    p: Props<'_>,
+    p: impl Props<'p>,
     external_power: Option<bool>,
 ) -> Result<Battery, Skipped> {
     let mut b = Battery::new(id, Kind::System);
@@ -607,9 +618,9 @@ const BATTERY_VALUES: [Key; 12] = [
 ];
 
 #[allow(clippy::too_many_lines)] // one table of rules, read top to bottom
-fn update_battery(
+fn update_battery<'p>(
     b: &mut Battery,
-    p: Props<'_>,
+    p: impl Props<'p>,
     external_power: Option<bool>,
 ) -> Result<(), Skipped> {
     if p.int(Key::Present) == Some(0) {
@@ -951,7 +962,7 @@ fn not_charging_reason(b: &Battery) -> Option<Reason> {
 }
 
 /// A kernel time estimate in seconds, unless it is 0, the SBS sentinel, or beyond `cap`.
-fn kernel_time(p: Props<'_>, names: &[Key], cap: Duration) -> Option<Duration> {
+fn kernel_time<'p>(p: impl Props<'p>, names: &[Key], cap: Duration) -> Option<Duration> {
     names.iter().find_map(|name| {
         let s = p.int(*name)?;
         if s <= 0 || s == SBS_TIME_SENTINEL_S {
@@ -961,7 +972,7 @@ fn kernel_time(p: Props<'_>, names: &[Key], cap: Duration) -> Option<Duration> {
     })
 }
 
-fn threshold(p: Props<'_>, names: &[Key]) -> Option<u8> {
+fn threshold<'p>(p: impl Props<'p>, names: &[Key]) -> Option<u8> {
     names
         .iter()
         .find_map(|&n| p.int(n))

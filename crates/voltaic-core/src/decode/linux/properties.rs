@@ -398,21 +398,22 @@ impl Index {
         if old.len() != new.len() {
             return false;
         }
-        let mut at = 0;
-        while at < old.len() {
-            if load(old, at) != load(new, at) {
-                let end = (at + 8).min(old.len());
-                let moved = old[at..end]
-                    .iter()
-                    .zip(&new[at..end])
-                    .all(|(a, b)| a == b || a.is_ascii_digit() && b.is_ascii_digit());
-                if !moved {
-                    return false;
-                }
-            }
-            at += 8;
+        // Nothing moved (one library comparison), or look at the words that differ.
+        if old == new {
+            return true;
         }
-        true
+        let moved = |a: &[u8], b: &[u8]| {
+            a.iter()
+                .zip(b)
+                .all(|(a, b)| a == b || a.is_ascii_digit() && b.is_ascii_digit())
+        };
+        let (mut olds, mut news) = (old.chunks_exact(8), new.chunks_exact(8));
+        for (a, b) in olds.by_ref().zip(news.by_ref()) {
+            if a != b && !moved(a, b) {
+                return false;
+            }
+        }
+        moved(olds.remainder(), news.remainder())
     }
 
     /// Indexes what `span` locates in `text`.
