@@ -14,7 +14,8 @@
 //! power-supply class are read, never every file of a directory; each file, each device and the whole
 //! tree have a byte budget and the device count is bounded; every file is opened non-blocking and
 //! without following a final symlink, and is read only if the opened handle is a regular file (a FIFO,
-//! a device node or `/proc/kmsg` never blocks a reading). Device directories themselves are followed:
+//! a device node or `/proc/kmsg` never blocks a reading); this machine's own sysfs holds nothing else, so
+//! its files are not asked. Device directories themselves are followed:
 //! the entries of the real `/sys/class/power_supply` are symlinks to the device directories.
 
 use std::ffi::OsString;
@@ -222,6 +223,7 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         .collect();
     names.sort_unstable();
     let machine = machine(root);
+    let live = is_live(root);
     let mut tree = TreeText::default();
     let mut text = Vec::with_capacity(4096);
     let mut dir = PathBuf::with_capacity(root.as_os_str().len() + 64);
@@ -246,7 +248,15 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         text.extend_from_slice(name.as_bytes());
         let name_end = text.len();
         let span_start = tree.spans.len();
-        match read_device_text(&dir, &mut file, &mut text, &mut tree.spans, budget, machine) {
+        match read_device_text(
+            &dir,
+            &mut file,
+            &mut text,
+            &mut tree.spans,
+            budget,
+            machine,
+            live,
+        ) {
             Ok(Some(index)) => tree.devices.push(DeviceText {
                 name: (name_start, name_end),
                 spans: (span_start, tree.spans.len()),
@@ -287,6 +297,7 @@ pub(crate) fn read_device(
         &mut spans,
         MAX_DEVICE_BYTES,
         machine(root),
+        is_live(root),
     )?
     else {
         return Ok(None);
@@ -302,6 +313,8 @@ struct Out<'s> {
     text: &'s mut Vec<u8>,
     spans: &'s mut Vec<Span>,
     index: Index,
+    /// Whether each file must be checked to be a regular file (anything but this machine's sysfs).
+    checked: bool,
 }
 
 impl Out<'_> {
@@ -327,6 +340,7 @@ fn read_device_text(
     spans: &mut Vec<Span>,
     budget: usize,
     machine: Option<&str>,
+    live: bool,
 ) -> std::result::Result<Option<Index>, String> {
     let start = text.len();
     let span_start = spans.len();
@@ -334,10 +348,11 @@ fn read_device_text(
         text,
         spans,
         index: Index::default(),
+        checked: !live,
     };
     let left = |out: &Out<'_>| budget.saturating_sub(out.text.len() - start);
     set_path(file, dir, "uevent");
-    let uevent = read_file(file, out.text, MAX_FILE.min(budget), 2048);
+    let uevent = read_file(file, out.text, MAX_FILE.min(budget), 2048, out.checked);
     match uevent {
         Ok(at) => {
             let end = out.text.len();
@@ -369,23 +384,14 @@ fn read_device_text(
             }
         }
     }
-    // (TYPE given, a battery?) and which charge-limit attributes the uevent already has.
-    let survey = |out: &Out<'_>| {
-        let ty = out.get("TYPE");
-        (
-            ty.is_some(),
-            ty.is_none_or(|t| t == b"Battery"),
-            EXTRA_BATTERY_ATTRS.map(|a| out.index.has_attribute(a)),
-        )
-    };
-    let (has_type, mut is_battery, mut present) = survey(&out);
     // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
-    if !has_type {
+    if out.get("TYPE").is_none() {
         let budget = left(&out);
         read_attr(dir, file, "type", &mut out, budget);
-        (_, is_battery, present) = survey(&out);
     }
-    if is_battery {
+    if out.get("TYPE").is_none_or(|t| t == b"Battery") {
+        // The charge-limit attributes the uevent does not already have.
+        let present = EXTRA_BATTERY_ATTRS.map(|a| out.index.has_attribute(a));
         for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
             if !present {
                 let budget = left(&out);
@@ -444,7 +450,7 @@ fn read_extra(path: &Path, key: &'static str, out: &mut Out<'_>, budget: usize) 
     if budget == 0 {
         return;
     }
-    if let Ok(at) = read_file(path, out.text, MAX_FILE.min(budget), 128) {
+    if let Ok(at) = read_file(path, out.text, MAX_FILE.min(budget), 128, out.checked) {
         let end = line_end(out.text, at, out.text.len());
         out.push(Span::extra(key, at, end));
     }
@@ -458,13 +464,15 @@ fn push_extra(key: &'static str, value: &[u8], out: &mut Out<'_>) {
     out.push(Span::extra(key, at, end));
 }
 
+/// Whether `root` is this machine's power-supply class directory (not a replayed copy).
+fn is_live(root: &Path) -> bool {
+    crate::sys::SYSFS_ROOT.is_some_and(|live| Path::new(live) == root)
+}
+
 /// The machine's product name when `root` is this machine's power-supply class (never for a replay):
 /// the decoder's Intel MacBook rule needs it.
 fn machine(root: &Path) -> Option<&'static str> {
-    crate::sys::SYSFS_ROOT
-        .is_some_and(|live| Path::new(live) == root)
-        .then(crate::sys::machine_name)
-        .flatten()
+    is_live(root).then(crate::sys::machine_name).flatten()
 }
 
 /// Reads attribute `attr` of `dir` (without its line end) into the text and adds its span; nothing when
@@ -474,7 +482,7 @@ fn read_attr(dir: &Path, file: &mut PathBuf, attr: &'static str, out: &mut Out<'
         return;
     }
     set_path(file, dir, attr);
-    if let Ok(at) = read_file(file, out.text, MAX_FILE.min(budget), 128) {
+    if let Ok(at) = read_file(file, out.text, MAX_FILE.min(budget), 128, out.checked) {
         let end = line_end(out.text, at, out.text.len());
         out.push(Span::attribute(attr, at, end));
     }
@@ -497,8 +505,18 @@ fn line_end(text: &[u8], start: usize, mut end: usize) -> usize {
 
 /// Appends the file at `path` (at most `limit` bytes) to `text`, returning where it starts; invalid
 /// UTF-8 is replaced, not an error (OEM strings are not always UTF-8: battery crate issues #60 and #72).
-fn read_file(path: &Path, text: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<usize> {
-    let file = open(path)?;
+fn read_file(
+    path: &Path,
+    text: &mut Vec<u8>,
+    limit: usize,
+    first: usize,
+    checked: bool,
+) -> io::Result<usize> {
+    let file = if checked {
+        open(path)?
+    } else {
+        open_sysfs(path)?
+    };
     let at = text.len();
     read_into(&file, text, limit, first)?;
     if std::str::from_utf8(&text[at..]).is_err() {
@@ -507,6 +525,16 @@ fn read_file(path: &Path, text: &mut Vec<u8>, limit: usize, first: usize) -> io:
         text.extend_from_slice(fixed.as_bytes());
     }
     Ok(at)
+}
+
+/// Opens a file of this machine's sysfs for reading, as [`open`] does but without asking what it is:
+/// sysfs (kernfs) holds directories, symbolic links and attribute files, which are regular files, and
+/// nothing else (Documentation/filesystems/sysfs.rst), so the check costs a system call and proves nothing.
+fn open_sysfs(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    crate::sys::open_flags(&mut options);
+    options.open(path)
 }
 
 /// Opens `path` for reading without blocking (a FIFO opens at once) and without following a final
@@ -729,7 +757,7 @@ impl Kept {
         if !has_type {
             let mut text = Vec::new();
             dir.push("type");
-            if read_file(&dir, &mut text, 64, 64).is_ok() {
+            if read_file(&dir, &mut text, 64, 64, true).is_ok() {
                 device.ty = Some(String::from_utf8_lossy(&text).trim().to_owned());
             }
             dir.pop();

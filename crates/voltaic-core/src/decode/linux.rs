@@ -136,26 +136,41 @@ pub fn decode_properties(devices: &[(&str, Properties<'_>)], out: &mut Decoded) 
         .for_each(derived::plausible_source);
 }
 
-fn decode_props<'a, P: Props<'a>>(devices: impl Iterator<Item = (&'a str, P)>, out: &mut Decoded) {
-    let mut batteries = Vec::new();
-    let mut sources = Vec::new();
-    for (id, props) in devices {
+fn decode_props<'a, P: Props<'a>>(
+    devices: impl Iterator<Item = (&'a str, P)> + Clone,
+    out: &mut Decoded,
+) {
+    // Sources first (batteries need to know whether one is online), then the batteries, in a second
+    // pass over the devices: no list is built on the way. The batteries of the first 256 devices are
+    // remembered by position; any further device is classified again.
+    let mut batteries = [0u128; 2];
+    let first_source = out.power_sources.len();
+    for (i, (id, props)) in devices.clone().enumerate() {
         match classify(id, props) {
-            Class::Battery => batteries.push((id, props)),
+            Class::Battery => {
+                if let Some(word) = batteries.get_mut(i / 128) {
+                    *word |= 1 << (i % 128);
+                }
+            }
             Class::Source(kind) => match decode_source(id, kind, props) {
-                Ok(s) => sources.push(s),
+                Ok(s) => out.power_sources.push(s),
                 Err(skip) => out.skipped.push(skip),
             },
             Class::Skip(reason) => out.skipped.push(Skipped::new(id, reason)),
         }
     }
-    let external_power = external_power(&sources);
+    let external_power = external_power(&out.power_sources[first_source..]);
     let first = out.batteries.len();
-    for (id, props) in batteries {
-        out.push(decode_battery(id, props, external_power));
+    for (i, (id, props)) in devices.enumerate() {
+        let battery = match batteries.get(i / 128) {
+            Some(word) => word & (1 << (i % 128)) != 0,
+            None => matches!(classify(id, props), Class::Battery),
+        };
+        if battery {
+            out.push(decode_battery(id, props, external_power));
+        }
     }
     drop_second_links(out, first);
-    out.power_sources.extend(sources);
 }
 
 /// One peripheral seen through two links (a mouse on its cable and its receiver, a pad through `hid` and
