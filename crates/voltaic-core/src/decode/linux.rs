@@ -558,8 +558,16 @@ fn set_clean(slot: &mut Option<String>, text: Option<&str>) {
     if text.is_some() && slot.as_deref() == text {
         return;
     }
-    // Control and bidi characters inside the text (a hostile device name): the allocating rule.
-    if let Some(t) = text.filter(|t| t.chars().any(crate::text::is_unsafe)) {
+    // Control and bidi characters inside the text (a hostile device name): the allocating rule. Plain
+    // ASCII (the usual case) is checked byte by byte: there only C0 controls and DEL are unsafe.
+    let unsafe_inside = |t: &str| {
+        if t.is_ascii() {
+            t.bytes().any(|b| b.is_ascii_control())
+        } else {
+            t.chars().any(crate::text::is_unsafe)
+        }
+    };
+    if let Some(t) = text.filter(|t| unsafe_inside(t)) {
         *slot = clean_text(t);
         return;
     }
