@@ -519,7 +519,7 @@ fn read_file(
     };
     let at = text.len();
     read_into(&file, text, limit, first)?;
-    if std::str::from_utf8(&text[at..]).is_err() {
+    if !text[at..].is_ascii() && std::str::from_utf8(&text[at..]).is_err() {
         let fixed = String::from_utf8_lossy(&text[at..]).into_owned();
         text.truncate(at);
         text.extend_from_slice(fixed.as_bytes());
