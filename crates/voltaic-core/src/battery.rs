@@ -373,19 +373,19 @@ impl Technology {
             *slot = c.to_ascii_lowercase();
             len += 1;
         }
-        match std::str::from_utf8(&buf[..len]).unwrap_or_default() {
+        match &buf[..len] {
             // `Li-I` is the second Windows code for lithium-ion (MS docs BATTERY_INFORMATION).
-            "liion" | "lion" | "lii" | "lithiumion" | "li" => Technology::LithiumIon,
-            "lipoly" | "lip" | "lipo" | "lipol" | "lithiumpolymer" | "lipolymer" => {
+            b"liion" | b"lion" | b"lii" | b"lithiumion" | b"li" => Technology::LithiumIon,
+            b"lipoly" | b"lip" | b"lipo" | b"lipol" | b"lithiumpolymer" | b"lipolymer" => {
                 Technology::LithiumPolymer
             }
-            "life" | "lifepo4" | "lithiumironphosphate" => Technology::LithiumIronPhosphate,
-            "limn" | "lithiummanganese" => Technology::LithiumManganese,
-            "nimh" | "nickelmetalhydride" => Technology::NickelMetalHydride,
-            "nicd" | "nickelcadmium" => Technology::NickelCadmium,
-            "nizn" | "nickelzinc" => Technology::NickelZinc,
-            "pbac" | "pb" | "leadacid" => Technology::LeadAcid,
-            "ram" | "rechargeablealkaline" | "rechargeablealkalinemanganese" => {
+            b"life" | b"lifepo4" | b"lithiumironphosphate" => Technology::LithiumIronPhosphate,
+            b"limn" | b"lithiummanganese" => Technology::LithiumManganese,
+            b"nimh" | b"nickelmetalhydride" => Technology::NickelMetalHydride,
+            b"nicd" | b"nickelcadmium" => Technology::NickelCadmium,
+            b"nizn" | b"nickelzinc" => Technology::NickelZinc,
+            b"pbac" | b"pb" | b"leadacid" => Technology::LeadAcid,
+            b"ram" | b"rechargeablealkaline" | b"rechargeablealkalinemanganese" => {
                 Technology::RechargeableAlkaline
             }
             _ => Technology::Unknown,

@@ -14,7 +14,8 @@
 //! power-supply class are read, never every file of a directory; each file, each device and the whole
 //! tree have a byte budget and the device count is bounded; every file is opened non-blocking and
 //! without following a final symlink, and is read only if the opened handle is a regular file (a FIFO,
-//! a device node or `/proc/kmsg` never blocks a reading). Device directories themselves are followed:
+//! a device node or `/proc/kmsg` never blocks a reading); this machine's own sysfs holds nothing else, so
+//! its files are not asked. Device directories themselves are followed:
 //! the entries of the real `/sys/class/power_supply` are symlinks to the device directories.
 
 use std::ffi::OsString;
@@ -24,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use voltaic_core::Battery;
 use voltaic_core::decode::linux::{
-    self as rules, DMI_PRODUCT_NAME, INPUT_NAME, INPUT_UNIQ, Properties, Span, USB_WIRELESS_STATUS,
-    index_uevent,
+    self as rules, DMI_PRODUCT_NAME, INPUT_NAME, INPUT_UNIQ, Index, Properties, Span,
+    USB_WIRELESS_STATUS,
 };
 use voltaic_core::decode::{Decoded, Skipped};
 use voltaic_core::record::{Os, RawDevice};
@@ -158,8 +159,8 @@ pub(crate) struct TreeRead {
 /// Every device's text in one buffer: names, uevents and attribute values, located by spans.
 #[derive(Debug, Default)]
 struct TreeText {
-    /// Valid UTF-8 (invalid bytes of a file are replaced as it is read).
-    text: Vec<u8>,
+    /// Invalid bytes of a file are replaced as it is read.
+    text: String,
     spans: Vec<Span>,
     devices: Vec<DeviceText>,
     unreadable: Vec<Skipped>,
@@ -169,6 +170,7 @@ struct TreeText {
 struct DeviceText {
     name: (usize, usize),
     spans: (usize, usize),
+    index: Index,
 }
 
 impl TreeText {
@@ -176,10 +178,11 @@ impl TreeText {
         let text = &self.text;
         self.devices.iter().map(move |d| {
             (
-                std::str::from_utf8(&text[d.name.0..d.name.1]).unwrap_or_default(),
-                Properties::new(
+                text.get(d.name.0..d.name.1).unwrap_or_default(),
+                Properties::indexed(
                     text,
                     self.spans.get(d.spans.0..d.spans.1).unwrap_or_default(),
+                    &d.index,
                 ),
             )
         })
@@ -220,15 +223,14 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
         .collect();
     names.sort_unstable();
     let machine = machine(root);
-    let mut tree = TreeText {
-        text: Vec::with_capacity(4096),
-        ..TreeText::default()
-    };
+    let live = is_live(root);
+    let mut tree = TreeText::default();
+    let mut text = Vec::with_capacity(4096);
     let mut dir = PathBuf::with_capacity(root.as_os_str().len() + 64);
     let mut file = PathBuf::with_capacity(root.as_os_str().len() + 96);
     for (i, name) in names.iter().enumerate() {
         let name = name.to_string_lossy();
-        if i >= MAX_DEVICES || tree.text.len() >= MAX_TREE_BYTES {
+        if i >= MAX_DEVICES || text.len() >= MAX_TREE_BYTES {
             tree.unreadable.push(Skipped::new(
                 name,
                 format!(
@@ -241,33 +243,42 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
             break;
         }
         set_path(&mut dir, root, &name);
-        let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - tree.text.len());
-        let name_start = tree.text.len();
-        tree.text.extend_from_slice(name.as_bytes());
-        let name_end = tree.text.len();
+        let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - text.len());
+        let name_start = text.len();
+        text.extend_from_slice(name.as_bytes());
+        let name_end = text.len();
         let span_start = tree.spans.len();
         match read_device_text(
             &dir,
             &mut file,
-            &mut tree.text,
+            &mut text,
             &mut tree.spans,
             budget,
             machine,
+            live,
         ) {
-            Ok(true) => tree.devices.push(DeviceText {
+            Ok(Some(index)) => tree.devices.push(DeviceText {
                 name: (name_start, name_end),
                 spans: (span_start, tree.spans.len()),
+                index,
             }),
             // Gone between listing and reading (a mouse switched off): simply not there.
-            Ok(false) => tree.text.truncate(name_start),
+            Ok(None) => text.truncate(name_start),
             Err(reason) => {
-                tree.text.truncate(name_start);
+                text.truncate(name_start);
                 tree.spans.truncate(span_start);
                 tree.unreadable.push(Skipped::new(name, reason));
             }
         }
     }
+    tree.text = into_text(text);
     Ok(tree)
+}
+
+/// Text whose every file was checked (or its invalid bytes replaced) as it was read: this only confirms
+/// it, in one pass.
+fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Reads the device `name` under `root` into a record. `Ok(None)` when it no longer exists; `Err(reason)`
@@ -279,23 +290,49 @@ pub(crate) fn read_device(
     let dir = root.join(name);
     let mut text = Vec::new();
     let mut spans = Vec::new();
-    if !read_device_text(
+    let Some(index) = read_device_text(
         &dir,
         &mut PathBuf::new(),
         &mut text,
         &mut spans,
         MAX_DEVICE_BYTES,
         machine(root),
-    )? {
+        is_live(root),
+    )?
+    else {
         return Ok(None);
-    }
-    let record = Properties::new(&text, &spans).to_record();
+    };
+    let text = into_text(text);
+    let record = Properties::indexed(&text, &spans, &index).to_record();
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
 }
 
+/// Where one device's reading goes: the text it appends to, the spans locating each file's text, and
+/// the index of the device's properties (built as each file is read, so that each line is read once).
+struct Out<'s> {
+    text: &'s mut Vec<u8>,
+    spans: &'s mut Vec<Span>,
+    index: Index,
+    /// Whether each file must be checked to be a regular file (anything but this machine's sysfs).
+    checked: bool,
+}
+
+impl Out<'_> {
+    fn push(&mut self, span: Span) {
+        self.index.add(self.text, span);
+        self.spans.push(span);
+    }
+
+    /// The value of `POWER_SUPPLY_` + `name` read so far (one the decoder reads), trimmed.
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.index.get(self.text, name)
+    }
+}
+
 /// Reads the device directory `dir` into `text` (appending) and `spans`, spending at most `budget`
-/// bytes. `Ok(false)` when the device is gone (its directory, or its uevent with ENODEV); `Err(reason)`
-/// when it exists but nothing could be read from it. `file` is scratch space for file paths.
+/// bytes; the index of its properties. `Ok(None)` when the device is gone (its directory, or its uevent
+/// with ENODEV); `Err(reason)` when it exists but nothing could be read from it. `file` is scratch space
+/// for file paths.
 fn read_device_text(
     dir: &Path,
     file: &mut PathBuf,
@@ -303,33 +340,42 @@ fn read_device_text(
     spans: &mut Vec<Span>,
     budget: usize,
     machine: Option<&str>,
-) -> std::result::Result<bool, String> {
+    live: bool,
+) -> std::result::Result<Option<Index>, String> {
     let start = text.len();
     let span_start = spans.len();
-    let left = |text: &Vec<u8>| budget.saturating_sub(text.len() - start);
+    let mut out = Out {
+        text,
+        spans,
+        index: Index::default(),
+        checked: !live,
+    };
+    let left = |out: &Out<'_>| budget.saturating_sub(out.text.len() - start);
     set_path(file, dir, "uevent");
-    let uevent = read_file(file, text, MAX_FILE.min(budget), 2048);
+    let uevent = read_file(file, out.text, MAX_FILE.min(budget), 2048, out.checked);
     match uevent {
         Ok(at) => {
-            index_uevent(&text[at..], at, spans);
+            let end = out.text.len();
+            out.push(Span::uevent(at, end));
         }
         // ENODEV: the kernel object was deleted as we read it (kernfs); no directory: removed.
-        Err(e) if is_deleted(&e) || !dir.exists() => return Ok(false),
+        Err(e) if is_deleted(&e) || !dir.exists() => return Ok(None),
         // The whole uevent fails when any one property read fails with an error other than
         // ENODEV/ENODATA (power_supply_sysfs.c `power_supply_uevent`): read the attributes one by one.
         // Files failing with ENODEV, ENODATA, EIO, EAGAIN or EACCES are left out: the value is unknown
         // right now, not the device broken.
         Err(uevent_err) => {
             for attr in ATTRIBUTES {
-                if left(text) == 0 {
+                if left(&out) == 0 {
                     break;
                 }
-                read_attr(dir, file, attr, text, spans, left(text));
+                let budget = left(&out);
+                read_attr(dir, file, attr, &mut out, budget);
             }
-            if spans.len() == span_start {
+            if out.spans.len() == span_start {
                 // Nothing of the device left (its directory, or every file of it): gone.
                 if uevent_err.kind() == io::ErrorKind::NotFound || !dir.exists() {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 return Err(format!(
                     "uevent unreadable ({}) and no attribute readable",
@@ -338,41 +384,31 @@ fn read_device_text(
             }
         }
     }
-    // (TYPE given, a battery?) and which charge-limit attributes the uevent already has.
-    let survey = |text: &Vec<u8>, spans: &Vec<Span>| {
-        let props = Properties::new(text, &spans[span_start..]);
-        let ty = props.get("TYPE").map(str::trim);
-        (
-            ty.is_some(),
-            ty.is_none_or(|t| t == "Battery"),
-            EXTRA_BATTERY_ATTRS.map(|a| props.has_attribute(a)),
-        )
-    };
-    let (has_type, mut is_battery, mut present) = survey(text, spans);
     // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
-    if !has_type {
-        read_attr(dir, file, "type", text, spans, left(text));
-        (_, is_battery, present) = survey(text, spans);
+    if out.get("TYPE").is_none() {
+        let budget = left(&out);
+        read_attr(dir, file, "type", &mut out, budget);
     }
-    if is_battery {
+    if out.get("TYPE").is_none_or(|t| t == b"Battery") {
+        // The charge-limit attributes the uevent does not already have.
+        let present = EXTRA_BATTERY_ATTRS.map(|a| out.index.has_attribute(a));
         for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
             if !present {
-                read_attr(dir, file, attr, text, spans, left(text));
+                let budget = left(&out);
+                read_attr(dir, file, attr, &mut out, budget);
             }
         }
-    }
-    if is_battery {
-        let props = Properties::new(text, &spans[span_start..]);
-        let peripheral = props.get_trimmed("SCOPE") == Some("Device");
-        let has_model = props.get("MODEL_NAME").is_some();
+        let peripheral = out.get("SCOPE") == Some(b"Device");
+        let has_model = out.get("MODEL_NAME").is_some();
         if peripheral {
-            peripheral_context(dir, file, text, spans, has_model, left(text));
+            let budget = left(&out);
+            peripheral_context(dir, file, &mut out, has_model, budget);
         }
         if let Some(name) = machine {
-            push_extra(DMI_PRODUCT_NAME, name.as_bytes(), text, spans);
+            push_extra(DMI_PRODUCT_NAME, name.as_bytes(), &mut out);
         }
     }
-    Ok(true)
+    Ok(Some(out.index))
 }
 
 /// What a peripheral's power supply does not say itself. The USB interface above its HID device says
@@ -382,13 +418,12 @@ fn read_device_text(
 fn peripheral_context(
     dir: &Path,
     file: &mut PathBuf,
-    text: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
+    out: &mut Out<'_>,
     has_model: bool,
     budget: usize,
 ) {
     set_path(file, dir, "device/../wireless_status");
-    read_extra(file, USB_WIRELESS_STATUS, text, spans, budget);
+    read_extra(file, USB_WIRELESS_STATUS, out, budget);
     if has_model {
         return;
     }
@@ -404,61 +439,52 @@ fn peripheral_context(
         let input = inputs.join(input);
         for (key, attr) in [(INPUT_NAME, "name"), (INPUT_UNIQ, "uniq")] {
             set_path(file, &input, attr);
-            read_extra(file, key, text, spans, budget.saturating_sub(text.len()));
+            let budget = budget.saturating_sub(out.text.len());
+            read_extra(file, key, out, budget);
         }
     }
 }
 
 /// Reads the file `path` as the value of `key` (a key the decoder reads beside the device's own).
-fn read_extra(
-    path: &Path,
-    key: &'static str,
-    text: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
-    budget: usize,
-) {
+fn read_extra(path: &Path, key: &'static str, out: &mut Out<'_>, budget: usize) {
     if budget == 0 {
         return;
     }
-    if let Ok(at) = read_file(path, text, MAX_FILE.min(budget), 128) {
-        let end = line_end(text, at, text.len());
-        spans.push(Span::extra(key, text, at, end));
+    if let Ok(at) = read_file(path, out.text, MAX_FILE.min(budget), 128, out.checked) {
+        let end = line_end(out.text, at, out.text.len());
+        out.push(Span::extra(key, at, end));
     }
 }
 
-/// Appends `value` to `text` as the value of `key`.
-fn push_extra(key: &'static str, value: &[u8], text: &mut Vec<u8>, spans: &mut Vec<Span>) {
-    let at = text.len();
-    text.extend_from_slice(value);
-    spans.push(Span::extra(key, text, at, text.len()));
+/// Appends `value` to the text as the value of `key`.
+fn push_extra(key: &'static str, value: &[u8], out: &mut Out<'_>) {
+    let at = out.text.len();
+    out.text.extend_from_slice(value);
+    let end = out.text.len();
+    out.push(Span::extra(key, at, end));
+}
+
+/// Whether `root` is this machine's power-supply class directory (not a replayed copy).
+fn is_live(root: &Path) -> bool {
+    crate::sys::SYSFS_ROOT.is_some_and(|live| Path::new(live) == root)
 }
 
 /// The machine's product name when `root` is this machine's power-supply class (never for a replay):
 /// the decoder's Intel MacBook rule needs it.
 fn machine(root: &Path) -> Option<&'static str> {
-    crate::sys::SYSFS_ROOT
-        .is_some_and(|live| Path::new(live) == root)
-        .then(crate::sys::machine_name)
-        .flatten()
+    is_live(root).then(crate::sys::machine_name).flatten()
 }
 
-/// Reads attribute `attr` of `dir` (without its line end) into `text` and adds its span; nothing when
+/// Reads attribute `attr` of `dir` (without its line end) into the text and adds its span; nothing when
 /// absent or unreadable.
-fn read_attr(
-    dir: &Path,
-    file: &mut PathBuf,
-    attr: &'static str,
-    text: &mut Vec<u8>,
-    spans: &mut Vec<Span>,
-    budget: usize,
-) {
+fn read_attr(dir: &Path, file: &mut PathBuf, attr: &'static str, out: &mut Out<'_>, budget: usize) {
     if budget == 0 {
         return;
     }
     set_path(file, dir, attr);
-    if let Ok(at) = read_file(file, text, MAX_FILE.min(budget), 128) {
-        let end = line_end(text, at, text.len());
-        spans.push(Span::attribute(attr, text, at, end));
+    if let Ok(at) = read_file(file, out.text, MAX_FILE.min(budget), 128, out.checked) {
+        let end = line_end(out.text, at, out.text.len());
+        out.push(Span::attribute(attr, at, end));
     }
 }
 
@@ -479,16 +505,36 @@ fn line_end(text: &[u8], start: usize, mut end: usize) -> usize {
 
 /// Appends the file at `path` (at most `limit` bytes) to `text`, returning where it starts; invalid
 /// UTF-8 is replaced, not an error (OEM strings are not always UTF-8: battery crate issues #60 and #72).
-fn read_file(path: &Path, text: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<usize> {
-    let file = open(path)?;
+fn read_file(
+    path: &Path,
+    text: &mut Vec<u8>,
+    limit: usize,
+    first: usize,
+    checked: bool,
+) -> io::Result<usize> {
+    let file = if checked {
+        open(path)?
+    } else {
+        open_sysfs(path)?
+    };
     let at = text.len();
     read_into(&file, text, limit, first)?;
-    if std::str::from_utf8(&text[at..]).is_err() {
+    if !text[at..].is_ascii() && std::str::from_utf8(&text[at..]).is_err() {
         let fixed = String::from_utf8_lossy(&text[at..]).into_owned();
         text.truncate(at);
         text.extend_from_slice(fixed.as_bytes());
     }
     Ok(at)
+}
+
+/// Opens a file of this machine's sysfs for reading, as [`open`] does but without asking what it is:
+/// sysfs (kernfs) holds directories, symbolic links and attribute files, which are regular files, and
+/// nothing else (Documentation/filesystems/sysfs.rst), so the check costs a system call and proves nothing.
+fn open_sysfs(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    crate::sys::open_flags(&mut options);
+    options.open(path)
 }
 
 /// Opens `path` for reading without blocking (a FIFO opens at once) and without following a final
@@ -591,7 +637,13 @@ struct KeptDevice {
     /// last read filled.
     buf: Vec<u8>,
     used: usize,
-    spans: Vec<Span>,
+    /// The reading before (the buffers are swapped at each read) and where its attributes lay: while
+    /// only numbers move, the index of the last reading still holds and no line is read again.
+    previous: Vec<u8>,
+    attr_spans: [(usize, usize); EXTRA_BATTERY_ATTRS.len()],
+    /// Whether `index` indexes the text in `buf` up to `used`.
+    indexed: bool,
+    index: Index,
 }
 
 const IDENTITY: [&str; 3] = ["MANUFACTURER", "MODEL_NAME", "SERIAL_NUMBER"];
@@ -639,7 +691,7 @@ impl Kept {
         let same_pack = IDENTITY
             .iter()
             .zip(&device.identity)
-            .all(|(key, old)| props.get(key).map(str::trim) == old.as_deref());
+            .all(|(key, old)| props.get(key) == old.as_deref());
         if !same_pack {
             self.devices.swap_remove(index);
             return Err(Miss::ReadAfresh);
@@ -674,7 +726,10 @@ impl Kept {
             machine: machine(root),
             buf: vec![0; 4096],
             used: 0,
-            spans: Vec::new(),
+            previous: vec![0; 4096],
+            attr_spans: [(0, 0); EXTRA_BATTERY_ATTRS.len()],
+            indexed: false,
+            index: Index::default(),
         };
         device.read(false).map_err(|e| {
             if is_gone(&e) {
@@ -685,12 +740,12 @@ impl Kept {
         })?;
         let (has_type, is_battery, identity, peripheral) = {
             let props = device.properties().ok_or(Miss::ReadAfresh)?;
-            let ty = props.get("TYPE").map(str::trim);
+            let ty = props.get("TYPE");
             (
                 ty.is_some(),
                 ty.is_none_or(|t| t == "Battery"),
-                IDENTITY.map(|key| props.get(key).map(str::trim).map(str::to_owned)),
-                props.get_trimmed("SCOPE") == Some("Device"),
+                IDENTITY.map(|key| props.get(key).map(str::to_owned)),
+                props.get("SCOPE") == Some("Device"),
             )
         };
         // A peripheral's reading needs files outside its directory (the receiver's wireless_status, the
@@ -702,7 +757,7 @@ impl Kept {
         if !has_type {
             let mut text = Vec::new();
             dir.push("type");
-            if read_file(&dir, &mut text, 64, 64).is_ok() {
+            if read_file(&dir, &mut text, 64, 64, true).is_ok() {
                 device.ty = Some(String::from_utf8_lossy(&text).trim().to_owned());
             }
             dir.pop();
@@ -737,8 +792,9 @@ impl KeptDevice {
                 }
             }
         }
+        let was_indexed = std::mem::replace(&mut self.indexed, false);
+        std::mem::swap(&mut self.buf, &mut self.previous);
         let mut used = read_whole(&self.uevent, &mut self.buf, 0)?;
-        self.spans.clear();
         let uevent_end = used;
         let mut attr_spans = [(0usize, 0usize); EXTRA_BATTERY_ATTRS.len()];
         for (i, (_, file)) in self.attrs.iter().enumerate() {
@@ -768,30 +824,42 @@ impl KeptDevice {
             used += name.len();
         }
         let text = &self.buf[..used];
-        index_uevent(&text[..uevent_end], 0, &mut self.spans);
+        let unchanged = was_indexed
+            && used == self.used
+            && attr_spans == self.attr_spans
+            && Index::still_indexes(&self.previous[..used], text);
+        self.used = used;
+        self.attr_spans = attr_spans;
+        self.indexed = true;
+        if unchanged {
+            return Ok(());
+        }
+        let index = &mut self.index;
+        *index = Index::default();
+        index.add(text, Span::uevent(0, uevent_end));
         for ((attr, _), &(at, end)) in self.attrs.iter().zip(&attr_spans) {
             if end > at {
                 let end = line_end(text, at, end);
-                self.spans.push(Span::attribute(attr, text, at, end));
+                index.add(text, Span::attribute(attr, at, end));
             }
         }
         if self.ty.is_some() {
-            self.spans
-                .push(Span::attribute("type", text, ty_at, machine_at));
+            index.add(text, Span::attribute("type", ty_at, machine_at));
         }
         if self.machine.is_some() {
-            self.spans
-                .push(Span::extra(DMI_PRODUCT_NAME, text, machine_at, used));
+            index.add(text, Span::extra(DMI_PRODUCT_NAME, machine_at, used));
         }
-        self.used = used;
         Ok(())
     }
 
     fn properties(&self) -> Option<Properties<'_>> {
         // Invalid UTF-8 (an odd OEM string): read afresh, where it is replaced as it is read.
         let text = &self.buf[..self.used];
-        std::str::from_utf8(text).ok()?;
-        Some(Properties::new(text, &self.spans))
+        Some(Properties::indexed(
+            std::str::from_utf8(text).ok()?,
+            &[],
+            &self.index,
+        ))
     }
 }
 

@@ -51,13 +51,23 @@ fn reads_a_tree_and_refreshes_one_device() {
     );
     m.refresh(b).unwrap();
     assert_eq!(b.percentage, Some(49.0));
+    // Kept handles: a number that moved (the lines where they were), then one of another length.
+    for capacity in ["38", "7", "100"] {
+        device(
+            tmp.path(),
+            "BAT0",
+            &BAT0.replace("CAPACITY=50", &format!("CAPACITY={capacity}")),
+        );
+        m.refresh(b).unwrap();
+        assert_eq!(b.percentage, capacity.parse().ok());
+    }
 
     fs::remove_dir_all(tmp.path().join("BAT0")).unwrap();
     let err = m.refresh(b).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DeviceGone);
     assert_eq!(
         b.percentage,
-        Some(49.0),
+        Some(100.0),
         "a failed refresh leaves the battery as it was"
     );
 }
