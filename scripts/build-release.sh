@@ -1,23 +1,33 @@
 #!/bin/bash
 # build-release.sh: builds the `voltaic` command as it is meant to be shipped, and prints its path.
 #
-# On Linux with glibc the binary is linked statically (crt-static; still position-independent, so
-# ASLR stays): a dynamically linked `voltaic --json` spent about 400 k of its 940 k instructions in the
+# On Linux with glibc the binary is linked statically and at a fixed address (crt-static, relocation
+# model static): a dynamically linked `voltaic --json` spent about 400 k of its 940 k instructions in the
 # dynamic loader (libc, libm and libgcc_s mapped, 6,600 relocations and 190 symbols bound at every
-# start), which is most of a prompt's cost. voltaic calls nothing that needs glibc's NSS at run time
-# (no host or user name lookups), so the static binary behaves alike everywhere.
-# crt-static needs an explicit --target: with it cargo leaves build scripts and proc-macros (which
-# cannot be static) dynamically linked. Elsewhere this is a plain release build.
+# start); a static position-independent one still applied 8,100 relocations at start (about 100 k
+# instructions, and a copy-on-write page fault for each page of pointers they touch). At a fixed address
+# there is nothing to relocate: measured on samples/thinkpad-ac (scripts/bench-cli.sh), 97 k
+# instructions and 84 page faults per run, against 187 k and 109 for the static PIE, and against
+# `acpi -b`'s 269 k and 92.
+# The price: the program's own code and data are not placed at a random address (ASLR still moves its
+# stack, heap and mappings). VOLTAIC_PIE=1 builds a static PIE instead, with packed relative relocations
+# (RELR: GNU ld 2.38+, applied by the static glibc start-up since 2.36) to make its start cheaper.
+# voltaic calls nothing that needs glibc's NSS at run time (no host or user name lookups), so the
+# static binary behaves alike everywhere. crt-static needs an explicit --target: with it cargo leaves
+# build scripts and proc-macros (which cannot be static) dynamically linked. Elsewhere this is a plain
+# release build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 host=$(rustc -vV | sed -n 's/^host: //p')
 case $host in
     *-linux-gnu*)
         RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
-        # Packed relative relocations (RELR; GNU ld 2.38+, applied by the static glibc start-up since
-        # 2.36) make the relocations applied at each start cheaper: 18 k fewer instructions.
-        if ld --help 2>/dev/null | grep -q pack-relative-relocs; then
-            RUSTFLAGS="$RUSTFLAGS -C link-arg=-Wl,-z,pack-relative-relocs"
+        if [ "${VOLTAIC_PIE:-0}" = 1 ]; then
+            if ld --help 2>/dev/null | grep -q pack-relative-relocs; then
+                RUSTFLAGS="$RUSTFLAGS -C link-arg=-Wl,-z,pack-relative-relocs"
+            fi
+        else
+            RUSTFLAGS="$RUSTFLAGS -C relocation-model=static"
         fi
         export RUSTFLAGS
         ;;
