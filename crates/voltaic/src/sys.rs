@@ -292,3 +292,41 @@ pub(crate) use watch_imp::{set_event, wait_either};
 /// Whether this target has a clock and can sleep: wasm32-unknown-unknown has neither (`Instant::now`
 /// and `thread::sleep` panic there), so a watcher is refused with a clear error instead.
 pub(crate) const CAN_WAIT: bool = !cfg!(all(target_family = "wasm", target_os = "unknown"));
+
+/// A directory of a sysfs-like tree whose entries are opened by name: on Linux a descriptor (openat(2)).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use imp::Dir;
+
+/// A directory of a sysfs-like tree whose entries are opened by name: elsewhere its path.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[derive(Debug)]
+pub(crate) struct Dir(std::path::PathBuf);
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl Dir {
+    pub(crate) fn open(path: &std::path::Path) -> std::io::Result<Dir> {
+        if std::fs::metadata(path)?.is_dir() {
+            Ok(Dir(path.to_path_buf()))
+        } else {
+            Err(std::io::Error::from(std::io::ErrorKind::NotADirectory))
+        }
+    }
+
+    pub(crate) fn open_dir(&self, name: &str) -> std::io::Result<Dir> {
+        Dir::open(&self.0.join(name))
+    }
+
+    pub(crate) fn open_file(&self, name: &str) -> std::io::Result<std::fs::File> {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        open_flags(&mut options);
+        options.open(self.0.join(name))
+    }
+
+    pub(crate) fn each_name(&self, mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(&self.0)? {
+            each(entry?.file_name().as_encoded_bytes());
+        }
+        Ok(())
+    }
+}

@@ -18,7 +18,6 @@
 //! its files are not asked. Device directories themselves are followed:
 //! the entries of the real `/sys/class/power_supply` are symlinks to the device directories.
 
-use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -32,6 +31,7 @@ use voltaic_core::decode::{Decoded, Skipped};
 use voltaic_core::record::{Os, RawDevice};
 
 use crate::error::{Error, Result};
+use crate::sys::Dir;
 
 /// Files larger than this are not power-supply attributes (sysfs attributes are at most one page, 64 KiB on
 /// the largest page size); reading stops there.
@@ -215,21 +215,27 @@ pub(crate) fn decode_tree(root: &Path) -> Result<(Decoded, Vec<Skipped>)> {
 }
 
 fn read_tree_text(root: &Path) -> Result<TreeText> {
-    let entries = fs::read_dir(root).map_err(|e| Error::io("listing power supplies", root, e))?;
-    let mut names: Vec<OsString> = entries
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
-        .filter(|n| !n.as_encoded_bytes().starts_with(b"."))
-        .take(MAX_ENTRIES)
-        .collect();
-    names.sort_unstable();
+    let listing = |e| Error::io("listing power supplies", root, e);
+    let class = Dir::open(root).map_err(listing)?;
+    // Every name in one buffer, located by spans: no allocation per entry.
+    let mut name_text: Vec<u8> = Vec::with_capacity(256);
+    let mut names: Vec<(usize, usize)> = Vec::with_capacity(16);
+    class
+        .each_name(|name| {
+            if !name.starts_with(b".") && names.len() < MAX_ENTRIES {
+                let at = name_text.len();
+                name_text.extend_from_slice(name);
+                names.push((at, name_text.len()));
+            }
+        })
+        .map_err(listing)?;
+    names.sort_unstable_by(|a, b| name_text[a.0..a.1].cmp(&name_text[b.0..b.1]));
     let machine = machine(root);
     let live = is_live(root);
     let mut tree = TreeText::default();
     let mut text = Vec::with_capacity(4096);
-    let mut dir = PathBuf::with_capacity(root.as_os_str().len() + 64);
-    let mut file = PathBuf::with_capacity(root.as_os_str().len() + 96);
-    for (i, name) in names.iter().enumerate() {
-        let name = name.to_string_lossy();
+    for (i, &(start, end)) in names.iter().enumerate() {
+        let name = String::from_utf8_lossy(&name_text[start..end]);
         if i >= MAX_DEVICES || text.len() >= MAX_TREE_BYTES {
             tree.unreadable.push(Skipped::new(
                 name,
@@ -242,21 +248,25 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
             ));
             break;
         }
-        set_path(&mut dir, root, &name);
         let budget = MAX_DEVICE_BYTES.min(MAX_TREE_BYTES - text.len());
         let name_start = text.len();
         text.extend_from_slice(name.as_bytes());
         let name_end = text.len();
         let span_start = tree.spans.len();
-        match read_device_text(
-            &dir,
-            &mut file,
-            &mut text,
-            &mut tree.spans,
-            budget,
-            machine,
-            live,
-        ) {
+        let device = DevicePath { root, name: &name };
+        let read = open_device(&class, &device).and_then(|dir| match dir {
+            Some(dir) => read_device_text(
+                &dir,
+                &device,
+                &mut text,
+                &mut tree.spans,
+                budget,
+                machine,
+                live,
+            ),
+            None => Ok(None),
+        });
+        match read {
             Ok(Some(index)) => tree.devices.push(DeviceText {
                 name: (name_start, name_end),
                 spans: (span_start, tree.spans.len()),
@@ -275,6 +285,32 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
     Ok(tree)
 }
 
+/// Where a device directory is, for the few reads that go by path (a peripheral's context, whether
+/// the directory still exists) and for messages.
+struct DevicePath<'a> {
+    root: &'a Path,
+    name: &'a str,
+}
+
+impl DevicePath<'_> {
+    fn dir(&self) -> PathBuf {
+        self.root.join(self.name)
+    }
+}
+
+/// Opens the device directory `device` in `class`: `Ok(None)` when it is gone (a dangling link);
+/// `Err(reason)` when it exists but cannot be opened (not a directory, no permission).
+fn open_device(class: &Dir, device: &DevicePath<'_>) -> std::result::Result<Option<Dir>, String> {
+    match class.open_dir(device.name) {
+        Ok(dir) => Ok(Some(dir)),
+        Err(e) if is_gone(&e) => Ok(None),
+        Err(e) => Err(format!(
+            "uevent unreadable ({}) and no attribute readable",
+            describe(&e)
+        )),
+    }
+}
+
 /// Text whose every file was checked (or its invalid bytes replaced) as it was read: this only confirms
 /// it, in one pass.
 fn into_text(bytes: Vec<u8>) -> String {
@@ -287,12 +323,26 @@ pub(crate) fn read_device(
     root: &Path,
     name: &str,
 ) -> std::result::Result<Option<RawDevice>, String> {
-    let dir = root.join(name);
+    let device = DevicePath { root, name };
+    let class = Dir::open(root).map_err(|e| {
+        format!(
+            "uevent unreadable ({}) and no attribute readable",
+            describe(&e)
+        )
+    });
+    let Some(dir) = (match class {
+        Ok(class) => open_device(&class, &device)?,
+        // No class directory: nothing of the device is left.
+        Err(_) if !root.exists() => None,
+        Err(reason) => return Err(reason),
+    }) else {
+        return Ok(None);
+    };
     let mut text = Vec::new();
     let mut spans = Vec::new();
     let Some(index) = read_device_text(
         &dir,
-        &mut PathBuf::new(),
+        &device,
         &mut text,
         &mut spans,
         MAX_DEVICE_BYTES,
@@ -310,6 +360,8 @@ pub(crate) fn read_device(
 /// Where one device's reading goes: the text it appends to, the spans locating each file's text, and
 /// the index of the device's properties (built as each file is read, so that each line is read once).
 struct Out<'s> {
+    dir: &'s Dir,
+    device: &'s DevicePath<'s>,
     text: &'s mut Vec<u8>,
     spans: &'s mut Vec<Span>,
     index: Index,
@@ -334,8 +386,8 @@ impl Out<'_> {
 /// with ENODEV); `Err(reason)` when it exists but nothing could be read from it. `file` is scratch space
 /// for file paths.
 fn read_device_text(
-    dir: &Path,
-    file: &mut PathBuf,
+    dir: &Dir,
+    device: &DevicePath<'_>,
     text: &mut Vec<u8>,
     spans: &mut Vec<Span>,
     budget: usize,
@@ -345,21 +397,22 @@ fn read_device_text(
     let start = text.len();
     let span_start = spans.len();
     let mut out = Out {
+        dir,
+        device,
         text,
         spans,
         index: Index::default(),
         checked: !live,
     };
     let left = |out: &Out<'_>| budget.saturating_sub(out.text.len() - start);
-    set_path(file, dir, "uevent");
-    let uevent = read_file(file, out.text, MAX_FILE.min(budget), 2048, out.checked);
+    let uevent = read_file_in(&mut out, "uevent", MAX_FILE.min(budget), 2048);
     match uevent {
         Ok(at) => {
             let end = out.text.len();
             out.push(Span::uevent(at, end));
         }
         // ENODEV: the kernel object was deleted as we read it (kernfs); no directory: removed.
-        Err(e) if is_deleted(&e) || !dir.exists() => return Ok(None),
+        Err(e) if is_deleted(&e) || !device.dir().exists() => return Ok(None),
         // The whole uevent fails when any one property read fails with an error other than
         // ENODEV/ENODATA (power_supply_sysfs.c `power_supply_uevent`): read the attributes one by one.
         // Files failing with ENODEV, ENODATA, EIO, EAGAIN or EACCES are left out: the value is unknown
@@ -370,11 +423,11 @@ fn read_device_text(
                     break;
                 }
                 let budget = left(&out);
-                read_attr(dir, file, attr, &mut out, budget);
+                read_attr(attr, &mut out, budget);
             }
             if out.spans.len() == span_start {
                 // Nothing of the device left (its directory, or every file of it): gone.
-                if uevent_err.kind() == io::ErrorKind::NotFound || !dir.exists() {
+                if uevent_err.kind() == io::ErrorKind::NotFound || !device.dir().exists() {
                     return Ok(None);
                 }
                 return Err(format!(
@@ -387,22 +440,49 @@ fn read_device_text(
     // Kernels before 4.x leave TYPE out of the uevent; the `type` attribute has always existed.
     if out.get("TYPE").is_none() {
         let budget = left(&out);
-        read_attr(dir, file, "type", &mut out, budget);
+        read_attr("type", &mut out, budget);
     }
     if out.get("TYPE").is_none_or(|t| t == b"Battery") {
-        // The charge-limit attributes the uevent does not already have.
-        let present = EXTRA_BATTERY_ATTRS.map(|a| out.index.has_attribute(a));
-        for (attr, present) in EXTRA_BATTERY_ATTRS.into_iter().zip(present) {
-            if !present {
+        // The charge-limit attributes the uevent does not already have, read when the directory has them:
+        // one listing rather than a failed open per attribute on the many batteries without them.
+        let mut wanted = EXTRA_BATTERY_ATTRS.map(|a| !out.index.has_attribute(a));
+        if wanted.contains(&true) {
+            let mut listed = [false; EXTRA_BATTERY_ATTRS.len()];
+            let listing = dir.each_name(|name| {
+                if !name.starts_with(b"charge_") {
+                    return;
+                }
+                if let Some(i) = EXTRA_BATTERY_ATTRS
+                    .iter()
+                    .position(|a| a.as_bytes() == name)
+                {
+                    listed[i] = true;
+                }
+            });
+            // A directory that cannot be listed: ask for each attribute.
+            if listing.is_ok() {
+                for (wanted, listed) in wanted.iter_mut().zip(listed) {
+                    *wanted &= listed;
+                }
+            }
+        }
+        for (attr, wanted) in EXTRA_BATTERY_ATTRS.into_iter().zip(wanted) {
+            if wanted {
                 let budget = left(&out);
-                read_attr(dir, file, attr, &mut out, budget);
+                read_attr(attr, &mut out, budget);
             }
         }
         let peripheral = out.get("SCOPE") == Some(b"Device");
         let has_model = out.get("MODEL_NAME").is_some();
         if peripheral {
             let budget = left(&out);
-            peripheral_context(dir, file, &mut out, has_model, budget);
+            peripheral_context(
+                &device.dir(),
+                &mut PathBuf::new(),
+                &mut out,
+                has_model,
+                budget,
+            );
         }
         if let Some(name) = machine {
             push_extra(DMI_PRODUCT_NAME, name.as_bytes(), &mut out);
@@ -477,12 +557,11 @@ fn machine(root: &Path) -> Option<&'static str> {
 
 /// Reads attribute `attr` of `dir` (without its line end) into the text and adds its span; nothing when
 /// absent or unreadable.
-fn read_attr(dir: &Path, file: &mut PathBuf, attr: &'static str, out: &mut Out<'_>, budget: usize) {
+fn read_attr(attr: &'static str, out: &mut Out<'_>, budget: usize) {
     if budget == 0 {
         return;
     }
-    set_path(file, dir, attr);
-    if let Ok(at) = read_file(file, out.text, MAX_FILE.min(budget), 128, out.checked) {
+    if let Ok(at) = read_file_in(out, attr, MAX_FILE.min(budget), 128) {
         let end = line_end(out.text, at, out.text.len());
         out.push(Span::attribute(attr, at, end));
     }
@@ -517,8 +596,30 @@ fn read_file(
     } else {
         open_sysfs(path)?
     };
+    append_file(&file, text, limit, first)
+}
+
+/// Appends the file `name` of the device directory of `out`, as [`read_file`] does (opened relative to
+/// the directory's handle; checked to be a regular file when `out.checked`).
+fn read_file_in(out: &mut Out<'_>, name: &str, limit: usize, first: usize) -> io::Result<usize> {
+    let file = out.dir.open_file(name)?;
+    if out.checked && !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not a regular file",
+                out.device.dir().join(name).display()
+            ),
+        ));
+    }
+    append_file(&file, out.text, limit, first)
+}
+
+/// Appends `file` (at most `limit` bytes, the first read asking for `first`) to `text`, returning where
+/// it starts; invalid UTF-8 is replaced.
+fn append_file(file: &File, text: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<usize> {
     let at = text.len();
-    read_into(&file, text, limit, first)?;
+    read_into(file, text, limit, first)?;
     if !text[at..].is_ascii() && std::str::from_utf8(&text[at..]).is_err() {
         let fixed = String::from_utf8_lossy(&text[at..]).into_owned();
         text.truncate(at);

@@ -85,3 +85,122 @@ pub(crate) fn machine_name() -> Option<&'static str> {
     })
     .as_deref()
 }
+
+/// A directory held open, whose entries are opened relative to it (openat(2)): a device's files are
+/// opened by their bare names, with no path built and converted for each.
+#[derive(Debug)]
+pub(crate) struct Dir(std::os::fd::OwnedFd);
+
+impl Dir {
+    /// Opens the directory at `path` (following symlinks: the class directory's entries are links to
+    /// the device directories), never blocking: O_DIRECTORY refuses anything else before opening it.
+    pub(crate) fn open(path: &Path) -> std::io::Result<Dir> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)?;
+        Ok(Dir(file.into()))
+    }
+
+    /// Opens the subdirectory `name` (one path component), as [`Dir::open`] does.
+    pub(crate) fn open_dir(&self, name: &str) -> std::io::Result<Dir> {
+        let fd = self.open_at(
+            name,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )?;
+        Ok(Dir(fd))
+    }
+
+    /// Opens the file `name` (one path component) for reading, never blocking and never following a final
+    /// symlink (the flags of `open_flags`).
+    pub(crate) fn open_file(&self, name: &str) -> std::io::Result<std::fs::File> {
+        let fd = self.open_at(
+            name,
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )?;
+        Ok(std::fs::File::from(fd))
+    }
+
+    #[allow(unsafe_code)]
+    fn open_at(&self, name: &str, flags: libc::c_int) -> std::io::Result<std::os::fd::OwnedFd> {
+        use std::mem::MaybeUninit;
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // The name and its NUL in a stack buffer (NAME_MAX is 255 on Linux), not zeroed first.
+        let mut buf = [MaybeUninit::<u8>::uninit(); 256];
+        let bytes = name.as_bytes();
+        if bytes.len() >= buf.len() {
+            return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        if bytes.contains(&0) {
+            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        for (slot, &b) in buf.iter_mut().zip(bytes) {
+            slot.write(b);
+        }
+        buf[bytes.len()].write(0);
+        // SAFETY: `buf` holds the name (no NUL of its own) and its NUL, all written above; the kernel reads
+        // no further than that NUL; `buf` lives across the call; `self.0` is an open descriptor owned by
+        // `self`.
+        let fd = unsafe { libc::openat(self.0.as_raw_fd(), buf.as_ptr().cast(), flags) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Calls `each` with the name of every entry (`.` and `..` included), read with getdents64(2) into a
+    /// stack buffer: no allocation per entry. Reads from the descriptor's current position (a fresh
+    /// `Dir` lists once).
+    pub(crate) fn each_name(&self, mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+        let mut space = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+        loop {
+            let buf = self.getdents(&mut space)?;
+            let n = buf.len();
+            if n == 0 {
+                return Ok(());
+            }
+            // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+            // (include/linux/dirent.h); the kernel aligns each record to 8 bytes.
+            let mut at = 0;
+            while at + 19 < n {
+                let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+                if reclen < 20 || at + reclen > n {
+                    return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
+                }
+                let name = &buf[at + 19..at + reclen];
+                // The name is NUL-padded to the record's 8-byte alignment: its end is in the last 8 bytes.
+                let tail = name.len().saturating_sub(8);
+                let len = name[tail..]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .map_or(name.len(), |i| tail + i);
+                each(&name[..len]);
+                at += reclen;
+            }
+        }
+    }
+
+    #[allow(unsafe_code)]
+    fn getdents<'b>(&self, buf: &'b mut [std::mem::MaybeUninit<u8>]) -> std::io::Result<&'b [u8]> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which outlives the call;
+        // `self.0` is an open descriptor owned by `self`.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let n = (n as usize).min(buf.len());
+        // SAFETY: the kernel initialized the first `n` bytes of `buf` (getdents64 returns how many it
+        // wrote), and `n` is within `buf`.
+        Ok(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) })
+    }
+}
