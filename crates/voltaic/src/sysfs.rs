@@ -232,7 +232,11 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
     names.sort_unstable_by(|a, b| name_text[a.0..a.1].cmp(&name_text[b.0..b.1]));
     let machine = machine(root);
     let live = is_live(root);
-    let mut tree = TreeText::default();
+    let mut tree = TreeText {
+        spans: Vec::with_capacity(8 * names.len()),
+        devices: Vec::with_capacity(names.len().min(MAX_DEVICES)),
+        ..TreeText::default()
+    };
     let mut text = Vec::with_capacity(4096);
     for (i, &(start, end)) in names.iter().enumerate() {
         let name = String::from_utf8_lossy(&name_text[start..end]);
@@ -445,29 +449,29 @@ fn read_device_text(
     if out.get("TYPE").is_none_or(|t| t == b"Battery") {
         // The charge-limit attributes the uevent does not already have, read when the directory has them:
         // one listing rather than a failed open per attribute on the many batteries without them.
-        let mut wanted = EXTRA_BATTERY_ATTRS.map(|a| !out.index.has_attribute(a));
-        if wanted.contains(&true) {
-            let mut listed = [false; EXTRA_BATTERY_ATTRS.len()];
-            let listing = dir.each_name(|name| {
-                if !name.starts_with(b"charge_") {
-                    return;
-                }
-                if let Some(i) = EXTRA_BATTERY_ATTRS
-                    .iter()
-                    .position(|a| a.as_bytes() == name)
-                {
-                    listed[i] = true;
-                }
-            });
-            // A directory that cannot be listed: ask for each attribute.
-            if listing.is_ok() {
-                for (wanted, listed) in wanted.iter_mut().zip(listed) {
-                    *wanted &= listed;
-                }
+        let mut listed = [false; EXTRA_BATTERY_ATTRS.len()];
+        let listing = dir.each_name(|name| {
+            if !name.starts_with(b"charge_") {
+                return;
             }
+            if let Some(i) = EXTRA_BATTERY_ATTRS
+                .iter()
+                .position(|a| a.as_bytes() == name)
+            {
+                listed[i] = true;
+            }
+        });
+        // A directory that cannot be listed: ask for each attribute.
+        if listing.is_err() {
+            listed = [true; EXTRA_BATTERY_ATTRS.len()];
         }
-        for (attr, wanted) in EXTRA_BATTERY_ATTRS.into_iter().zip(wanted) {
-            if wanted {
+        // What the uevent had before any of these is read (two of them are aliases of one value).
+        let mut present = [false; EXTRA_BATTERY_ATTRS.len()];
+        if listed.contains(&true) {
+            present = EXTRA_BATTERY_ATTRS.map(|a| out.index.has_attribute(a));
+        }
+        for ((attr, listed), present) in EXTRA_BATTERY_ATTRS.into_iter().zip(listed).zip(present) {
+            if listed && !present {
                 let budget = left(&out);
                 read_attr(attr, &mut out, budget);
             }

@@ -95,18 +95,27 @@ impl Dir {
     /// Opens the directory at `path` (following symlinks: the class directory's entries are links to
     /// the device directories), never blocking: O_DIRECTORY refuses anything else before opening it.
     pub(crate) fn open(path: &Path) -> std::io::Result<Dir> {
+        use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::OpenOptionsExt;
+        const FLAGS: libc::c_int =
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        let bytes = path.as_os_str().as_bytes();
+        if bytes.len() < NAME_BUF {
+            return Ok(Dir(open_at(libc::AT_FDCWD, bytes, FLAGS)?));
+        }
         let file = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .custom_flags(FLAGS)
             .open(path)?;
         Ok(Dir(file.into()))
     }
 
     /// Opens the subdirectory `name` (one path component), as [`Dir::open`] does.
     pub(crate) fn open_dir(&self, name: &str) -> std::io::Result<Dir> {
-        let fd = self.open_at(
-            name,
+        use std::os::fd::AsRawFd;
+        let fd = open_at(
+            self.0.as_raw_fd(),
+            name.as_bytes(),
             libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC,
         )?;
         Ok(Dir(fd))
@@ -115,39 +124,13 @@ impl Dir {
     /// Opens the file `name` (one path component) for reading, never blocking and never following a final
     /// symlink (the flags of `open_flags`).
     pub(crate) fn open_file(&self, name: &str) -> std::io::Result<std::fs::File> {
-        let fd = self.open_at(
-            name,
+        use std::os::fd::AsRawFd;
+        let fd = open_at(
+            self.0.as_raw_fd(),
+            name.as_bytes(),
             libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
         )?;
         Ok(std::fs::File::from(fd))
-    }
-
-    #[allow(unsafe_code)]
-    fn open_at(&self, name: &str, flags: libc::c_int) -> std::io::Result<std::os::fd::OwnedFd> {
-        use std::mem::MaybeUninit;
-        use std::os::fd::{AsRawFd, FromRawFd};
-        // The name and its NUL in a stack buffer (NAME_MAX is 255 on Linux), not zeroed first.
-        let mut buf = [MaybeUninit::<u8>::uninit(); 256];
-        let bytes = name.as_bytes();
-        if bytes.len() >= buf.len() {
-            return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
-        }
-        if bytes.contains(&0) {
-            return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
-        }
-        for (slot, &b) in buf.iter_mut().zip(bytes) {
-            slot.write(b);
-        }
-        buf[bytes.len()].write(0);
-        // SAFETY: `buf` holds the name (no NUL of its own) and its NUL, all written above; the kernel reads
-        // no further than that NUL; `buf` lives across the call; `self.0` is an open descriptor owned by
-        // `self`.
-        let fd = unsafe { libc::openat(self.0.as_raw_fd(), buf.as_ptr().cast(), flags) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by openat and is owned by nobody else.
-        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
     }
 
     /// Calls `each` with the name of every entry (`.` and `..` included), read with getdents64(2) into a
@@ -166,17 +149,31 @@ impl Dir {
             let mut at = 0;
             while at + 19 < n {
                 let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
-                if reclen < 20 || at + reclen > n {
+                if at + reclen > n {
                     return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
                 }
-                let name = &buf[at + 19..at + reclen];
-                // The name is NUL-padded to the record's 8-byte alignment: its end is in the last 8 bytes.
-                let tail = name.len().saturating_sub(8);
-                let len = name[tail..]
-                    .iter()
-                    .position(|&b| b == 0)
-                    .map_or(name.len(), |i| tail + i);
-                each(&name[..len]);
+                if reclen < 24 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
+                }
+                // The name is NUL-terminated and padded to the record's 8-byte alignment, so its NUL is
+                // in the record's last 8 bytes: found in one word (the lowest zero byte; bytes before
+                // the name, the record length and type, are counted as non-zero).
+                let last = at + reclen - 8;
+                let mut word = [0u8; 8];
+                word.copy_from_slice(&buf[last..at + reclen]);
+                let mut word = u64::from_le_bytes(word);
+                let before_name = (at + 19).saturating_sub(last);
+                if before_name > 0 {
+                    word |= u64::MAX >> (64 - 8 * before_name);
+                }
+                let zeros =
+                    word.wrapping_sub(0x0101_0101_0101_0101) & !word & 0x8080_8080_8080_8080;
+                let end = if zeros == 0 {
+                    at + reclen
+                } else {
+                    last + (zeros.trailing_zeros() / 8) as usize
+                };
+                each(&buf[at + 19..end]);
                 at += reclen;
             }
         }
@@ -203,4 +200,41 @@ impl Dir {
         // wrote), and `n` is within `buf`.
         Ok(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) })
     }
+}
+
+/// The longest name [`open_at`] takes with its NUL (NAME_MAX is 255 on Linux; longer paths go through std).
+const NAME_BUF: usize = 256;
+
+/// openat(2) of `name` relative to the descriptor `dir` (or the working directory: `AT_FDCWD`), the name
+/// and its NUL in a stack buffer: no allocation, no conversion.
+#[allow(unsafe_code)]
+fn open_at(
+    dir: std::os::fd::RawFd,
+    name: &[u8],
+    flags: libc::c_int,
+) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::mem::MaybeUninit;
+    use std::os::fd::FromRawFd;
+    // Not zeroed first: only the name and its NUL are written and read.
+    let mut buf = [MaybeUninit::<u8>::uninit(); NAME_BUF];
+    let bytes = name;
+    if bytes.len() >= buf.len() {
+        return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    if bytes.contains(&0) {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for (slot, &b) in buf.iter_mut().zip(bytes) {
+        slot.write(b);
+    }
+    buf[bytes.len()].write(0);
+    // SAFETY: `buf` holds the name (no NUL of its own) and its NUL, all written above; the kernel reads
+    // no further than that NUL; `buf` lives across the call; `dir` is an open descriptor of the caller's
+    // or AT_FDCWD.
+    let fd = unsafe { libc::openat(dir, buf.as_ptr().cast(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by openat and is owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
