@@ -39,12 +39,19 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Manager {
     pub(crate) source: Source,
-    /// Open handles of refreshed batteries (sysfs sources), shared by clones.
-    kept: Arc<Mutex<sysfs::Kept>>,
-    /// What the OS shell keeps for refreshes (systems without a sysfs), shared by clones.
-    handles: Arc<Mutex<sys::Handles>>,
+    /// What refreshes keep, shared by clones (one allocation for both kinds).
+    cache: Arc<Cache>,
     /// Whether charge-limit writes may go into a replayed directory ([`Manager::replay_writable`]).
     pub(crate) writable: bool,
+}
+
+/// What a manager keeps between refreshes.
+#[derive(Debug, Default)]
+struct Cache {
+    /// Open handles of refreshed batteries (sysfs sources).
+    kept: Mutex<sysfs::Kept>,
+    /// What the OS shell keeps for refreshes (systems without a sysfs).
+    handles: Mutex<sys::Handles>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,8 +92,7 @@ impl Manager {
     fn of(source: Source) -> Manager {
         Manager {
             source,
-            kept: Arc::default(),
-            handles: Arc::default(),
+            cache: Arc::default(),
             writable: false,
         }
     }
@@ -201,7 +207,11 @@ impl Manager {
                 if let Some(root) = sys::SYSFS_ROOT {
                     return self.refresh_sysfs(Path::new(root), battery, false);
                 }
-                let mut handles = self.handles.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut handles = self
+                    .cache
+                    .handles
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 sys::read_kept(&mut handles, &battery.id)?
             }
             Source::SysfsTree(root) => return self.refresh_sysfs(root, battery, true),
@@ -213,7 +223,11 @@ impl Manager {
     /// Refreshes through the kept handles; reads the device afresh when they cannot serve it.
     fn refresh_sysfs(&self, root: &Path, battery: &mut Battery, replayed: bool) -> Result<()> {
         let miss = {
-            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut kept = self
+                .cache
+                .kept
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             match kept.refresh(root, battery, replayed) {
                 Ok(()) => return Ok(()),
                 Err(miss) => miss,

@@ -666,8 +666,7 @@ fn read_into(file: &File, buf: &mut Vec<u8>, limit: usize, first: usize) -> io::
     let mut len = 0;
     let mut chunk = limit.min(first);
     loop {
-        buf.resize(start + chunk, 0);
-        let n = match crate::sys::read_at(file, &mut buf[start + len..], len as u64) {
+        let n = match crate::sys::append_at(file, buf, chunk - len, len as u64) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -677,12 +676,10 @@ fn read_into(file: &File, buf: &mut Vec<u8>, limit: usize, first: usize) -> io::
         };
         len += n;
         if n == 0 || len < chunk || chunk == limit {
-            break;
+            return Ok(());
         }
         chunk = (chunk * 2).min(limit);
     }
-    buf.truncate(start + len);
-    Ok(())
 }
 
 /// Whether a read failed because the device is gone: its files removed (ENOENT), or the kernel object

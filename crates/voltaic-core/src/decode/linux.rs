@@ -616,6 +616,9 @@ fn set_reason(slot: &mut Option<String>, reason: Option<Reason>) {
         (_, None) => *slot = None,
         // The same words as last time (a steady refresh): nothing to write.
         (Some(s), Some(Reason::Text(t))) if s == t => {}
+        // Plain words are copied, not formatted (one allocation of the right size).
+        (Some(s), Some(Reason::Text(t))) => t.clone_into(s),
+        (None, Some(Reason::Text(t))) => *slot = Some(t.to_owned()),
         (Some(s), Some(r)) => {
             s.clear();
             let _ = write!(s, "{r}");

@@ -78,10 +78,18 @@ pub(crate) fn read_kept(_handles: &mut Handles, id: &str) -> Result<Option<RawDe
 pub(crate) fn machine_name() -> Option<&'static str> {
     static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     NAME.get_or_init(|| {
-        std::fs::read_to_string("/sys/devices/virtual/dmi/id/product_name")
-            .ok()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
+        // Opened and read into a stack buffer: nothing allocated on machines without it. A DMI string
+        // is at most 255 bytes (SMBIOS strings, drivers/firmware/dmi_scan.c `dmi_string`).
+        let fd = open_at(
+            libc::AT_FDCWD,
+            b"/sys/devices/virtual/dmi/id/product_name",
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+        .ok()?;
+        let mut buf = [0u8; 512];
+        let n = std::io::Read::read(&mut std::fs::File::from(fd), &mut buf).ok()?;
+        let name = std::str::from_utf8(&buf[..n]).ok()?.trim();
+        (!name.is_empty()).then(|| name.to_owned())
     })
     .as_deref()
 }
