@@ -173,12 +173,10 @@ impl Manager {
 
     /// The batteries that power this machine (peripherals left out). An empty list on a desktop.
     pub fn batteries(&self) -> Result<Vec<Battery>> {
-        Ok(self
-            .snapshot()?
-            .batteries
-            .into_iter()
-            .filter(|b| b.kind == Kind::System)
-            .collect())
+        // In place: nothing moves while no battery is left out.
+        let mut batteries = self.snapshot()?.batteries;
+        batteries.retain(|b| b.kind == Kind::System);
+        Ok(batteries)
     }
 
     /// Peripheral batteries (mice, keyboards, game pads, headsets), where the OS exposes them.

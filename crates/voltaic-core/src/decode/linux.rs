@@ -571,8 +571,16 @@ fn set_clean(slot: &mut Option<String>, text: Option<&str>) {
         *slot = clean_text(t);
         return;
     }
+    // Plain ASCII here has no control character left (those took the branch above): only spaces to trim,
+    // byte by byte.
     let cleaned = text
-        .map(|t| t.trim_matches(|c: char| c.is_whitespace() || c == '\0'))
+        .map(|t| {
+            if t.is_ascii() {
+                t.trim_ascii()
+            } else {
+                t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+            }
+        })
         .filter(|t| !t.is_empty());
     set_text(slot, cleaned);
 }
