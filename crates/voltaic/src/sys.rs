@@ -365,9 +365,16 @@ impl Dir {
         options.open(self.0.join(name))
     }
 
-    pub(crate) fn each_name(&self, mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+    pub(crate) fn each_name(
+        &self,
+        prefix: &[u8],
+        mut each: impl FnMut(&[u8]),
+    ) -> std::io::Result<()> {
         for entry in std::fs::read_dir(&self.0)? {
-            each(entry?.file_name().as_encoded_bytes());
+            let name = entry?.file_name();
+            if name.as_encoded_bytes().starts_with(prefix) {
+                each(name.as_encoded_bytes());
+            }
         }
         Ok(())
     }

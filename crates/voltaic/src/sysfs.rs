@@ -221,7 +221,7 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
     let mut name_text: Vec<u8> = Vec::with_capacity(256);
     let mut names: Vec<(usize, usize)> = Vec::with_capacity(16);
     class
-        .each_name(|name| {
+        .each_name(b"", |name| {
             if !name.starts_with(b".") && names.len() < MAX_ENTRIES {
                 let at = name_text.len();
                 name_text.extend_from_slice(name);
@@ -450,10 +450,7 @@ fn read_device_text(
         // The charge-limit attributes the uevent does not already have, read when the directory has them:
         // one listing rather than a failed open per attribute on the many batteries without them.
         let mut listed = [false; EXTRA_BATTERY_ATTRS.len()];
-        let listing = dir.each_name(|name| {
-            if !name.starts_with(b"charge_") {
-                return;
-            }
+        let listing = dir.each_name(b"charge_", |name| {
             if let Some(i) = EXTRA_BATTERY_ATTRS
                 .iter()
                 .position(|a| a.as_bytes() == name)
@@ -550,7 +547,8 @@ fn push_extra(key: &'static str, value: &[u8], out: &mut Out<'_>) {
 
 /// Whether `root` is this machine's power-supply class directory (not a replayed copy).
 fn is_live(root: &Path) -> bool {
-    crate::sys::SYSFS_ROOT.is_some_and(|live| Path::new(live) == root)
+    // The same bytes first (the usual case, no path parsing), then the same components.
+    crate::sys::SYSFS_ROOT.is_some_and(|live| root.as_os_str() == live || Path::new(live) == root)
 }
 
 /// The machine's product name when `root` is this machine's power-supply class (never for a replay):

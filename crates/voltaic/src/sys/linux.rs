@@ -141,10 +141,14 @@ impl Dir {
         Ok(std::fs::File::from(fd))
     }
 
-    /// Calls `each` with the name of every entry (`.` and `..` included), read with getdents64(2) into a
-    /// stack buffer: no allocation per entry. Reads from the descriptor's current position (a fresh
-    /// `Dir` lists once).
-    pub(crate) fn each_name(&self, mut each: impl FnMut(&[u8])) -> std::io::Result<()> {
+    /// Calls `each` with the name of every entry that starts with `prefix` (`.` and `..` included when it
+    /// is empty), read with getdents64(2) into a stack buffer: no allocation per entry. Reads from the
+    /// descriptor's current position (a fresh `Dir` lists once).
+    pub(crate) fn each_name(
+        &self,
+        prefix: &[u8],
+        mut each: impl FnMut(&[u8]),
+    ) -> std::io::Result<()> {
         let mut space = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
         loop {
             let buf = self.getdents(&mut space)?;
@@ -162,6 +166,15 @@ impl Dir {
                 }
                 if reclen < 24 {
                     return Err(std::io::Error::from(std::io::ErrorKind::InvalidData));
+                }
+                // The name region holds the name, its NUL and padding: a shorter name fails here too.
+                let name_region = &buf[at + 19..at + reclen];
+                if prefix
+                    .first()
+                    .is_some_and(|&b| b != name_region[0] || !name_region.starts_with(prefix))
+                {
+                    at += reclen;
+                    continue;
                 }
                 // The name is NUL-terminated and padded to the record's 8-byte alignment, so its NUL is
                 // in the record's last 8 bytes: found in one word (the lowest zero byte; bytes before
