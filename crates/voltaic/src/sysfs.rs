@@ -215,6 +215,13 @@ pub(crate) fn decode_tree(root: &Path) -> Result<(Decoded, Vec<Skipped>)> {
 }
 
 fn read_tree_text(root: &Path) -> Result<TreeText> {
+    read_tree_text_with(root, false)
+}
+
+/// [`read_tree_text`]; `fix_utf8`: replace invalid UTF-8 file by file as it is read. Without it, the
+/// whole text is checked once at the end, and a tree with a file that is not UTF-8 (an odd OEM string)
+/// is read again with it, so that every span still locates its file's text.
+fn read_tree_text_with(root: &Path, fix_utf8: bool) -> Result<TreeText> {
     let listing = |e| Error::io("listing power supplies", root, e);
     let class = Dir::open(root).map_err(listing)?;
     // Every name in one buffer, located by spans: no allocation per entry.
@@ -265,8 +272,11 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
                 &mut text,
                 &mut tree.spans,
                 budget,
-                machine,
-                live,
+                How {
+                    machine,
+                    live,
+                    fix_utf8,
+                },
             ),
             None => Ok(None),
         });
@@ -285,8 +295,22 @@ fn read_tree_text(root: &Path) -> Result<TreeText> {
             }
         }
     }
-    tree.text = into_text(text);
+    tree.text = match String::from_utf8(text) {
+        Ok(text) => text,
+        Err(_) if !fix_utf8 => return read_tree_text_with(root, true),
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
     Ok(tree)
+}
+
+/// How a device is read: the machine's product name (this machine's class directory only), whether
+/// it is this machine's sysfs (files not checked to be regular files), whether invalid UTF-8 is replaced
+/// in each file as it is read.
+#[derive(Clone, Copy)]
+struct How<'a> {
+    machine: Option<&'a str>,
+    live: bool,
+    fix_utf8: bool,
 }
 
 /// Where a device directory is, for the few reads that go by path (a peripheral's context, whether
@@ -350,8 +374,11 @@ pub(crate) fn read_device(
         &mut text,
         &mut spans,
         MAX_DEVICE_BYTES,
-        machine(root),
-        is_live(root),
+        How {
+            machine: machine(root),
+            live: is_live(root),
+            fix_utf8: true,
+        },
     )?
     else {
         return Ok(None);
@@ -371,6 +398,8 @@ struct Out<'s> {
     index: Index,
     /// Whether each file must be checked to be a regular file (anything but this machine's sysfs).
     checked: bool,
+    /// Whether invalid UTF-8 is replaced in each file as it is read.
+    fix_utf8: bool,
 }
 
 impl Out<'_> {
@@ -395,9 +424,13 @@ fn read_device_text(
     text: &mut Vec<u8>,
     spans: &mut Vec<Span>,
     budget: usize,
-    machine: Option<&str>,
-    live: bool,
+    how: How<'_>,
 ) -> std::result::Result<Option<Index>, String> {
+    let How {
+        machine,
+        live,
+        fix_utf8,
+    } = how;
     let start = text.len();
     let span_start = spans.len();
     let mut out = Out {
@@ -407,6 +440,7 @@ fn read_device_text(
         spans,
         index: Index::default(),
         checked: !live,
+        fix_utf8,
     };
     let left = |out: &Out<'_>| budget.saturating_sub(out.text.len() - start);
     let uevent = read_file_in(&mut out, "uevent", MAX_FILE.min(budget), 2048);
@@ -598,7 +632,7 @@ fn read_file(
     } else {
         open_sysfs(path)?
     };
-    append_file(&file, text, limit, first)
+    append_file(&file, text, limit, first, true)
 }
 
 /// Appends the file `name` of the device directory of `out`, as [`read_file`] does (opened relative to
@@ -614,15 +648,21 @@ fn read_file_in(out: &mut Out<'_>, name: &str, limit: usize, first: usize) -> io
             ),
         ));
     }
-    append_file(&file, out.text, limit, first)
+    append_file(&file, out.text, limit, first, out.fix_utf8)
 }
 
 /// Appends `file` (at most `limit` bytes, the first read asking for `first`) to `text`, returning where
-/// it starts; invalid UTF-8 is replaced.
-fn append_file(file: &File, text: &mut Vec<u8>, limit: usize, first: usize) -> io::Result<usize> {
+/// it starts; invalid UTF-8 is replaced when `fix_utf8`.
+fn append_file(
+    file: &File,
+    text: &mut Vec<u8>,
+    limit: usize,
+    first: usize,
+    fix_utf8: bool,
+) -> io::Result<usize> {
     let at = text.len();
     read_into(file, text, limit, first)?;
-    if !text[at..].is_ascii() && std::str::from_utf8(&text[at..]).is_err() {
+    if fix_utf8 && !text[at..].is_ascii() && std::str::from_utf8(&text[at..]).is_err() {
         let fixed = String::from_utf8_lossy(&text[at..]).into_owned();
         text.truncate(at);
         text.extend_from_slice(fixed.as_bytes());
