@@ -265,12 +265,23 @@ fn read_tree_text_with(root: &Path, fix_utf8: bool) -> Result<TreeText> {
         let name_end = text.len();
         let span_start = tree.spans.len();
         let device = DevicePath { root, name: &name };
+        // The index is built in its place in the list (it is large: no move).
+        tree.devices.push(DeviceText {
+            name: (name_start, name_end),
+            spans: (span_start, span_start),
+            index: Index::default(),
+        });
+        let TreeText { spans, devices, .. } = &mut tree;
+        let Some(slot) = devices.last_mut() else {
+            break;
+        };
         let read = open_device(&class, &device).and_then(|dir| match dir {
             Some(dir) => read_device_text(
                 &dir,
                 &device,
                 &mut text,
-                &mut tree.spans,
+                spans,
+                &mut slot.index,
                 budget,
                 How {
                     machine,
@@ -278,19 +289,20 @@ fn read_tree_text_with(root: &Path, fix_utf8: bool) -> Result<TreeText> {
                     fix_utf8,
                 },
             ),
-            None => Ok(None),
+            None => Ok(false),
         });
         match read {
-            Ok(Some(index)) => tree.devices.push(DeviceText {
-                name: (name_start, name_end),
-                spans: (span_start, tree.spans.len()),
-                index,
-            }),
+            Ok(true) => slot.spans.1 = spans.len(),
             // Gone between listing and reading (a mouse switched off): simply not there.
-            Ok(None) => text.truncate(name_start),
+            Ok(false) => {
+                text.truncate(name_start);
+                spans.truncate(span_start);
+                devices.pop();
+            }
             Err(reason) => {
                 text.truncate(name_start);
-                tree.spans.truncate(span_start);
+                spans.truncate(span_start);
+                devices.pop();
                 tree.unreadable.push(Skipped::new(name, reason));
             }
         }
@@ -368,21 +380,22 @@ pub(crate) fn read_device(
     };
     let mut text = Vec::new();
     let mut spans = Vec::new();
-    let Some(index) = read_device_text(
+    let mut index = Index::default();
+    if !read_device_text(
         &dir,
         &device,
         &mut text,
         &mut spans,
+        &mut index,
         MAX_DEVICE_BYTES,
         How {
             machine: machine(root),
             live: is_live(root),
             fix_utf8: true,
         },
-    )?
-    else {
+    )? {
         return Ok(None);
-    };
+    }
     let text = into_text(text);
     let record = Properties::indexed(&text, &spans, &index).to_record();
     Ok(Some(RawDevice::new(Os::Linux, name, record)))
@@ -395,7 +408,7 @@ struct Out<'s> {
     device: &'s DevicePath<'s>,
     text: &'s mut Vec<u8>,
     spans: &'s mut Vec<Span>,
-    index: Index,
+    index: &'s mut Index,
     /// Whether each file must be checked to be a regular file (anything but this machine's sysfs).
     checked: bool,
     /// Whether invalid UTF-8 is replaced in each file as it is read.
@@ -415,17 +428,17 @@ impl Out<'_> {
 }
 
 /// Reads the device directory `dir` into `text` (appending) and `spans`, spending at most `budget`
-/// bytes; the index of its properties. `Ok(None)` when the device is gone (its directory, or its uevent
-/// with ENODEV); `Err(reason)` when it exists but nothing could be read from it. `file` is scratch space
-/// for file paths.
+/// bytes, and indexes its properties into `index` (empty). `Ok(false)` when the device is gone (its
+/// directory, or its uevent with ENODEV); `Err(reason)` when it exists but nothing could be read from it.
 fn read_device_text(
     dir: &Dir,
     device: &DevicePath<'_>,
     text: &mut Vec<u8>,
     spans: &mut Vec<Span>,
+    index: &mut Index,
     budget: usize,
     how: How<'_>,
-) -> std::result::Result<Option<Index>, String> {
+) -> std::result::Result<bool, String> {
     let How {
         machine,
         live,
@@ -438,7 +451,7 @@ fn read_device_text(
         device,
         text,
         spans,
-        index: Index::default(),
+        index,
         checked: !live,
         fix_utf8,
     };
@@ -450,7 +463,7 @@ fn read_device_text(
             out.push(Span::uevent(at, end));
         }
         // ENODEV: the kernel object was deleted as we read it (kernfs); no directory: removed.
-        Err(e) if is_deleted(&e) || !device.dir().exists() => return Ok(None),
+        Err(e) if is_deleted(&e) || !device.dir().exists() => return Ok(false),
         // The whole uevent fails when any one property read fails with an error other than
         // ENODEV/ENODATA (power_supply_sysfs.c `power_supply_uevent`): read the attributes one by one.
         // Files failing with ENODEV, ENODATA, EIO, EAGAIN or EACCES are left out: the value is unknown
@@ -466,7 +479,7 @@ fn read_device_text(
             if out.spans.len() == span_start {
                 // Nothing of the device left (its directory, or every file of it): gone.
                 if uevent_err.kind() == io::ErrorKind::NotFound || !device.dir().exists() {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 return Err(format!(
                     "uevent unreadable ({}) and no attribute readable",
@@ -523,7 +536,7 @@ fn read_device_text(
             push_extra(DMI_PRODUCT_NAME, name.as_bytes(), &mut out);
         }
     }
-    Ok(Some(out.index))
+    Ok(true)
 }
 
 /// What a peripheral's power supply does not say itself. The USB interface above its HID device says
