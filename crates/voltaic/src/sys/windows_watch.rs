@@ -54,8 +54,10 @@ use windows_sys::Win32::System::Power::{
 use windows_sys::Win32::System::SystemServices::{
     GUID_ACDC_POWER_SOURCE, GUID_BATTERY_PERCENTAGE_REMAINING,
 };
+#[cfg(feature = "async")]
+use windows_sys::Win32::System::Threading::WaitForMultipleObjects;
 use windows_sys::Win32::System::Threading::{
-    CreateEventW, INFINITE, ResetEvent, SetEvent, WaitForMultipleObjects, WaitForSingleObject,
+    CreateEventW, INFINITE, ResetEvent, SetEvent, WaitForSingleObject,
 };
 use windows_sys::Win32::UI::WindowsAndMessaging::{DEVICE_NOTIFY_CALLBACK, PBT_POWERSETTINGCHANGE};
 use windows_sys::core::GUID;
