@@ -6,9 +6,8 @@
 # dynamic loader (libc, libm and libgcc_s mapped, 6,600 relocations and 190 symbols bound at every
 # start); a static position-independent one still applied 8,100 relocations at start (about 100 k
 # instructions, and a copy-on-write page fault for each page of pointers they touch). At a fixed address
-# there is nothing to relocate: measured on samples/thinkpad-ac (scripts/bench-cli.sh), 97 k
-# instructions and 84 page faults per run, against 187 k and 109 for the static PIE, and against
-# `acpi -b`'s 269 k and 92.
+# there is nothing to relocate: on samples/thinkpad-ac (scripts/bench-cli.sh) a run took 25 fewer page
+# faults and about 90 k fewer instructions than the static PIE; the README's "Performance" has the numbers.
 # The price: the program's own code and data are not placed at a random address (ASLR still moves its
 # stack, heap and mappings). VOLTAIC_PIE=1 builds a static PIE instead, with packed relative relocations
 # (RELR: GNU ld 2.38+, applied by the static glibc start-up since 2.36) to make its start cheaper.
