@@ -38,6 +38,14 @@ pub const TARGETS: &[Target] = &[
         run: uevent,
     },
     Target {
+        name: "uevent-in-place",
+        run: uevent_in_place,
+    },
+    Target {
+        name: "events",
+        run: events,
+    },
+    Target {
         name: "ioreg-text",
         run: ioreg_text,
     },
@@ -85,6 +93,40 @@ fn uevent(bytes: &[u8]) {
     if let Ok(devices) = decode::linux::parse_uevent_text(&text) {
         check_decoded(&decode::decode(&devices));
     }
+}
+
+/// One device's uevent text decoded in place (the live sysfs path: indexed slots, no record) must give
+/// what its record decodes to (the replay path), and a second indexing of the same text must agree.
+fn uevent_in_place(bytes: &[u8]) {
+    use voltaic_core::decode::linux::{Index, Properties, Span, decode_properties};
+    let text = String::from_utf8_lossy(bytes);
+    let spans = [Span::uevent(0, text.len())];
+    let index = Index::of(text.as_bytes(), &spans);
+    let properties = Properties::indexed(&text, &spans, &index);
+    let mut in_place = decode::Decoded::default();
+    decode_properties(&[("BAT0", properties)], &mut in_place);
+    check_decoded(&in_place);
+    let device = RawDevice::new(record::Os::Linux, "BAT0", properties.to_record());
+    assert_eq!(
+        in_place,
+        decode::decode(&[device]),
+        "in place and from the record differ"
+    );
+    assert!(Index::still_indexes(text.as_bytes(), text.as_bytes()));
+}
+
+/// The change-notification decoders (OpenBSD apm kevent data, NetBSD power(4) records and dictionaries,
+/// Windows power-setting notifications): an answer or an error, never a panic.
+fn events(bytes: &[u8]) {
+    use voltaic_core::bsd_event;
+    if let Some(word) = bytes.first_chunk::<8>() {
+        let _ = bsd_event::parse_apm_event(i64::from_le_bytes(*word));
+    }
+    let _ = bsd_event::parse_power_event(bytes);
+    if let Ok(info) = bsd_event::parse_power_dictionary(&String::from_utf8_lossy(bytes)) {
+        let _ = info.about_power();
+    }
+    let _ = windows::notify::parse_power_setting(bytes);
 }
 
 fn ioreg_text(bytes: &[u8]) {
