@@ -30,7 +30,8 @@ pub enum Field {
 }
 
 impl Field {
-    const ALL: [Field; 9] = [
+    /// Every field, in the order of the model.
+    pub(crate) const ALL: [Field; 9] = [
         Field::Energy,
         Field::EnergyFull,
         Field::EnergyFullDesign,

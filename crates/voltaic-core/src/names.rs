@@ -36,10 +36,13 @@ impl std::error::Error for ParseNameError {}
 /// `Display` as `as_str()`, `FromStr` from the same words (`extra` lists other accepted spellings).
 macro_rules! names {
     ($ty:ty, $what:literal, [$($variant:expr),+ $(,)?], display: $display:tt) => {
+        names!($ty, $what, all: [$($variant),+], display: $display);
+    };
+    ($ty:ty, $what:literal, all: $all:expr, display: $display:tt) => {
         impl FromStr for $ty {
             type Err = ParseNameError;
             fn from_str(s: &str) -> Result<Self, ParseNameError> {
-                [$($variant),+]
+                $all
                     .into_iter()
                     .find(|v| v.as_str() == s || v.to_string() == s)
                     .ok_or_else(|| ParseNameError::new($what, s))
@@ -123,22 +126,7 @@ impl Field {
     }
 }
 
-names!(
-    Field,
-    "derived value key",
-    [
-        Field::Energy,
-        Field::EnergyFull,
-        Field::EnergyFullDesign,
-        Field::Percentage,
-        Field::Power,
-        Field::Current,
-        Field::TimeToEmpty,
-        Field::TimeToFull,
-        Field::State,
-    ],
-    display: true
-);
+names!(Field, "derived value key", all: Field::ALL, display: true);
 
 impl FromStr for Date {
     type Err = ParseNameError;
