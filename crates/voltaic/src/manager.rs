@@ -27,7 +27,9 @@ const MAX_RECORDING: u64 = 32 * 1024 * 1024;
 ///
 /// On Windows it keeps each refreshed battery's device handle and battery tag the same way: a steady
 /// refresh is one status query with the kept tag, and a new tag (another pack, or changed static data)
-/// makes it read everything again.
+/// makes it read everything again. On FreeBSD and DragonFly it keeps `/dev/acpi` open and each battery's
+/// unit, on OpenBSD each battery's sensor device number (checked by name) and `/dev/apm`, on NetBSD
+/// `/dev/sysmon` (one dictionary read per refresh).
 ///
 /// ```no_run
 /// let manager = voltaic::Manager::new()?;
