@@ -98,12 +98,17 @@ pub(crate) fn decode_all() -> crate::error::Result<(voltaic_core::decode::Decode
 
 // Reading files of a sysfs-like tree (crate::sysfs runs on every OS, for `--replay DIR`).
 
+/// The flags every file of a tree is opened with (beside O_RDONLY), by path or relative to a directory.
+#[cfg(unix)]
+pub(crate) const FILE_OPEN_FLAGS: libc::c_int =
+    libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+
 /// Opening never blocks (a FIFO opens at once, and is then refused as not a regular file) and never
 /// follows a final symlink (open(2) O_NONBLOCK, O_NOFOLLOW).
 #[cfg(unix)]
 pub(crate) fn open_flags(options: &mut std::fs::OpenOptions) {
     use std::os::unix::fs::OpenOptionsExt;
-    options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    options.custom_flags(FILE_OPEN_FLAGS);
 }
 
 /// Windows opens no FIFOs by path and follows reparse points like any reader.

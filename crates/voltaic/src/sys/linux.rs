@@ -94,6 +94,11 @@ pub(crate) fn machine_name() -> Option<&'static str> {
     .as_deref()
 }
 
+/// How a directory is opened: never blocking, and O_DIRECTORY refuses anything else (a FIFO) before
+/// opening it.
+const DIR_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC;
+
 /// A directory held open, whose entries are opened relative to it (openat(2)): a device's files are
 /// opened by their bare names, with no path built and converted for each.
 #[derive(Debug)]
@@ -105,15 +110,13 @@ impl Dir {
     pub(crate) fn open(path: &Path) -> std::io::Result<Dir> {
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::OpenOptionsExt;
-        const FLAGS: libc::c_int =
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC;
         let bytes = path.as_os_str().as_bytes();
         if bytes.len() < NAME_BUF {
-            return Ok(Dir(open_at(libc::AT_FDCWD, bytes, FLAGS)?));
+            return Ok(Dir(open_at(libc::AT_FDCWD, bytes, DIR_FLAGS)?));
         }
         let file = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(FLAGS)
+            .custom_flags(DIR_FLAGS)
             .open(path)?;
         Ok(Dir(file.into()))
     }
@@ -121,11 +124,7 @@ impl Dir {
     /// Opens the subdirectory `name` (one path component), as [`Dir::open`] does.
     pub(crate) fn open_dir(&self, name: &str) -> std::io::Result<Dir> {
         use std::os::fd::AsRawFd;
-        let fd = open_at(
-            self.0.as_raw_fd(),
-            name.as_bytes(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC,
-        )?;
+        let fd = open_at(self.0.as_raw_fd(), name.as_bytes(), DIR_FLAGS)?;
         Ok(Dir(fd))
     }
 
@@ -136,7 +135,7 @@ impl Dir {
         let fd = open_at(
             self.0.as_raw_fd(),
             name.as_bytes(),
-            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            libc::O_RDONLY | super::FILE_OPEN_FLAGS,
         )?;
         Ok(std::fs::File::from(fd))
     }
